@@ -1,0 +1,206 @@
+"""The controls catalogue: a readable YAML file, validated by pydantic at load.
+
+The catalogue is the single source of three things: which privacy-policy clause each control
+implements, which rules implement each control, and the data categories (residency, retention)
+every rule is evaluated against.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from policies.errors import InputError
+from policies.settings import Category, Settings
+
+DEFAULT_CATALOG = Path(__file__).with_name("catalog.yaml")
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PolicyDocument(_Model):
+    title: str
+    document: str
+
+
+class Territory(_Model):
+    allowed_regions: list[str] = Field(min_length=1)
+    partition: Literal["aws-cn", "aws", "aws-us-gov"] = "aws-cn"
+
+    @field_validator("allowed_regions")
+    @classmethod
+    def _regions(cls, value: list[str]) -> list[str]:
+        for region in value:
+            if not _REGION.match(region):
+                raise ValueError(f"{region!r} is not an AWS region name (like cn-north-1)")
+        return value
+
+
+class Classification(_Model):
+    tag: str = Field(min_length=1, max_length=128)
+    untagged: str
+
+
+class DataCategory(_Model):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    examples: list[str] = []
+    clause: str
+    personal: bool = True
+    in_territory: bool = True
+    max_retention_days: int | None = Field(default=None, gt=0)
+    min_retention_days: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> DataCategory:
+        if (
+            self.min_retention_days is not None
+            and self.max_retention_days is not None
+            and self.min_retention_days > self.max_retention_days
+        ):
+            raise ValueError(
+                f"category {self.id}: min_retention_days ({self.min_retention_days}) is above "
+                f"max_retention_days ({self.max_retention_days}); lower the minimum or raise the maximum"
+            )
+        if self.personal and self.max_retention_days is None:
+            raise ValueError(
+                f"category {self.id}: personal data needs max_retention_days (the policy promises the "
+                "shortest possible retention)"
+            )
+        return self
+
+
+class Control(_Model):
+    id: str = Field(pattern=r"^[A-Z][A-Z0-9-]*$")
+    title: str
+    section: str
+    clause: str = Field(min_length=10)
+    kind: Literal["technical", "runtime", "organisational"]
+    categories: list[str] = []
+    rules: list[str] = []
+    runtime: list[Literal["RetentionPolicy", "AccessAuditPolicy", "ErasureRequest"]] = []
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _kind_consistency(self) -> Control:
+        if self.kind == "technical" and not self.rules:
+            raise ValueError(f"control {self.id}: a technical control lists the rules that implement it")
+        if self.kind == "runtime" and not self.runtime:
+            raise ValueError(f"control {self.id}: a runtime control names the controller resource (runtime:)")
+        if self.kind == "organisational" and not self.reason:
+            raise ValueError(
+                f"control {self.id}: an organisational control gives the reason it has no technical check"
+            )
+        return self
+
+
+class Catalog(_Model):
+    version: Literal[1]
+    policy: PolicyDocument
+    territory: Territory
+    classification: Classification
+    categories: list[DataCategory] = Field(min_length=1)
+    controls: list[Control] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _references(self) -> Catalog:
+        category_ids = [c.id for c in self.categories]
+        if len(set(category_ids)) != len(category_ids):
+            raise ValueError("categories: ids must be unique")
+        if self.classification.untagged not in category_ids:
+            raise ValueError(
+                f"classification.untagged: {self.classification.untagged!r} is not a category id "
+                f"(one of {', '.join(category_ids)})"
+            )
+        control_ids = [c.id for c in self.controls]
+        if len(set(control_ids)) != len(control_ids):
+            dupes = sorted({c for c in control_ids if control_ids.count(c) > 1})
+            raise ValueError(f"controls: duplicate ids {', '.join(dupes)}")
+        for control in self.controls:
+            for cat in control.categories:
+                if cat not in category_ids:
+                    raise ValueError(f"control {control.id}: unknown category {cat!r}")
+        return self
+
+    def check_rules(self, rule_ids: set[str]) -> None:
+        """Every rule a control names exists, and every registered rule serves some control."""
+        named = {r for c in self.controls for r in c.rules}
+        missing = sorted(named - rule_ids)
+        if missing:
+            raise InputError(f"the catalogue names rules that do not exist: {', '.join(missing)}")
+        orphans = sorted(rule_ids - named)
+        if orphans:
+            raise InputError(
+                f"rules {', '.join(orphans)} implement no control; add them to a control's rules"
+            )
+
+    def rule_controls(self) -> dict[str, tuple[str, ...]]:
+        mapping: dict[str, list[str]] = {}
+        for control in self.controls:
+            for rule_id in control.rules:
+                mapping.setdefault(rule_id, []).append(control.id)
+        return {k: tuple(v) for k, v in mapping.items()}
+
+    def settings(self) -> Settings:
+        categories = {
+            c.id: Category(
+                id=c.id,
+                title=c.title,
+                personal=c.personal,
+                in_territory=c.in_territory,
+                max_retention_days=c.max_retention_days,
+                min_retention_days=c.min_retention_days,
+            )
+            for c in self.categories
+        }
+        return Settings(
+            allowed_regions=tuple(self.territory.allowed_regions),
+            classification_tag=self.classification.tag,
+            categories=categories,
+            untagged=categories[self.classification.untagged],
+            rule_controls=self.rule_controls(),
+        )
+
+
+def _format_validation_error(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    msg = first["msg"].removeprefix("Value error, ")
+    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return f"{where}: {msg}{more}"
+
+
+def load_catalog(path: Path | str | None = None) -> Catalog:
+    """Load and validate a catalogue; errors are `InputError` naming the file and the field."""
+    import yaml
+
+    file = Path(path) if path is not None else DEFAULT_CATALOG
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the catalogue: {exc.strerror or exc}", source=str(file)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise InputError(f"not valid YAML{where}; fix the syntax", source=str(file)) from None
+    if not isinstance(data, dict):
+        raise InputError("a catalogue is a YAML mapping with version, territory, categories, controls",
+                         source=str(file))
+    try:
+        return Catalog.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(_format_validation_error(exc), source=str(file)) from None
+
+
+@lru_cache(maxsize=4)
+def default_catalog() -> Catalog:
+    return load_catalog(DEFAULT_CATALOG)

@@ -1,0 +1,126 @@
+"""Evaluate the registered rules over a stack.
+
+Rules are dispatched by type token through one dict, so the cost is proportional to the resources
+times the rules that apply to each, not to every rule for every resource. A rule that raises is a
+finding (fail closed), never a silent pass.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from policies.model import Finding, Resource, Severity
+from policies.registry import Rule, all_rules
+from policies.stack import Stack
+
+
+@dataclass
+class Result:
+    resources: int
+    findings: list[Finding]
+    sources: list[str] = field(default_factory=list)
+    #: Problems with the waivers themselves (expired waivers), reported beside the findings.
+    notices: list[str] = field(default_factory=list)
+
+    def by_severity(self, *, include_waived: bool = False) -> dict[str, int]:
+        counts = Counter(
+            f.severity.value for f in self.findings if include_waived or not f.waived
+        )
+        return {s.value: counts.get(s.value, 0) for s in Severity}
+
+    def failing(self, threshold: Severity) -> list[Finding]:
+        return [f for f in self.findings if not f.waived and f.severity.rank >= threshold.rank]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "resources": self.resources,
+            "findings": sum(1 for f in self.findings if not f.waived),
+            "waived": sum(1 for f in self.findings if f.waived),
+            "by_severity": self.by_severity(),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "summary": self.summary(),
+            "findings": [f.to_json() for f in self.findings],
+        }
+        if self.notices:
+            data["notices"] = list(self.notices)
+        return data
+
+
+def _dispatch(rules: Iterable[Rule]) -> tuple[dict[str, list[Rule]], list[Rule]]:
+    by_type: dict[str, list[Rule]] = {}
+    generic: list[Rule] = []
+    for r in rules:
+        if r.types is None:
+            generic.append(r)
+        else:
+            for t in r.types:
+                by_type.setdefault(t, []).append(r)
+    return by_type, generic
+
+
+def evaluate(stack: Stack, rules: Iterable[Rule] | None = None) -> Result:
+    selected = list(rules) if rules is not None else list(all_rules().values())
+    by_type, generic = _dispatch(selected)
+    controls = stack.settings.rule_controls
+    findings: list[Finding] = []
+    counted = 0
+    for res in stack.resources:
+        if not res.custom:
+            continue
+        counted += 1
+        applicable = by_type.get(res.type)
+        if applicable:
+            for r in applicable:
+                _run(r, res, stack, controls, findings)
+        for r in generic:
+            _run(r, res, stack, controls, findings)
+    findings.sort(key=lambda f: (-f.severity.rank, f.rule, f.urn))
+    return Result(resources=counted, findings=findings, sources=[stack.source] if stack.source else [])
+
+
+def _run(
+    r: Rule,
+    res: Resource,
+    stack: Stack,
+    controls: dict[str, tuple[str, ...]],
+    findings: list[Finding],
+) -> None:
+    try:
+        for v in r.check(res, stack):
+            target = v.resource or res
+            findings.append(
+                Finding(
+                    rule=r.id,
+                    controls=list(controls.get(r.id, ())),
+                    severity=r.severity,
+                    urn=target.urn,
+                    type=target.type,
+                    name=target.name,
+                    message=v.message,
+                    remediation=r.remediation,
+                    unknown=v.unknown,
+                    source_position=target.source_position,
+                )
+            )
+    except Exception as exc:  # noqa: BLE001 - fail closed: a broken rule is a finding
+        findings.append(
+            Finding(
+                rule=r.id,
+                controls=list(controls.get(r.id, ())),
+                severity=r.severity,
+                urn=res.urn,
+                type=res.type,
+                name=res.name,
+                message=(
+                    f"{res.label} could not be checked: rule {r.id} failed with "
+                    f"{type(exc).__name__}: {exc}; treat as non-compliant and report this input"
+                ),
+                remediation=r.remediation,
+            )
+        )

@@ -1,0 +1,45 @@
+"""`pulumi preview --json`: the steps the engine would take, with each resource's new state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from policies.errors import InputError
+from policies.model import Resource
+from policies.sources.state import normalize, resource_from_state
+
+#: Steps after which the resource no longer exists: nothing of theirs is deployed.
+_GONE = frozenset({"delete", "delete-replaced", "discard", "discard-replaced", "remove-pending-replace"})
+
+
+def matches(doc: Any) -> bool:
+    return isinstance(doc, dict) and "steps" in doc
+
+
+def parse(doc: dict[str, Any], source: str) -> tuple[list[Resource], dict[str, Any]]:
+    steps = doc.get("steps")
+    if not isinstance(steps, list):
+        raise InputError("'steps' is not a list; is this the output of `pulumi preview --json`?", source=source)
+    if not steps:
+        raise InputError(
+            "the preview has no steps; run `pulumi preview --json` on a stack with resources", source=source
+        )
+    by_urn: dict[str, Resource] = {}
+    for i, step in enumerate(steps):
+        if not isinstance(step, dict):
+            raise InputError(f"step {i} is not an object", source=source)
+        op = step.get("op")
+        urn = step.get("urn")
+        if not isinstance(urn, str) or not isinstance(op, str):
+            raise InputError(f"step {i} has no 'op' and 'urn'; the preview is damaged", source=source)
+        if op in _GONE:
+            continue
+        state = step.get("newState") or step.get("oldState")
+        if not isinstance(state, dict):
+            # A step without state (older CLIs print only op and urn for `same`): the type is in the URN.
+            state = {"urn": urn}
+        if "urn" not in state:
+            state = {**state, "urn": urn}
+        by_urn[urn] = resource_from_state(state, provider=step.get("provider"))
+    config = doc.get("config")
+    return list(by_urn.values()), normalize(config) if isinstance(config, dict) else {}

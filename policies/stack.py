@@ -1,0 +1,198 @@
+"""A stack: resources with their region resolved, side resources joined, and indexes.
+
+Building a stack is O(n) in the number of resources: every index is one pass, and side resources
+find their bucket through a dict keyed by URN or bucket name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from policies.model import UNKNOWN, Resource
+from policies.settings import Settings
+from policies.types import (
+    PROVIDER_AWS,
+    S3_BUCKET_TYPES,
+    bucket_side_kind,
+)
+
+_ARN_REGION = re.compile(r"^arn:(aws[a-z-]*):[a-z0-9-]+:([a-z0-9-]*):")
+_REGION_SHAPE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
+
+
+def partition_of(region: Any) -> Any:
+    """The AWS partition a region belongs to."""
+    if region is UNKNOWN or region is None:
+        return region
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    if region.startswith("us-iso"):
+        return "aws-iso"
+    return "aws"
+
+
+@dataclass
+class Stack:
+    resources: list[Resource]
+    config: dict[str, Any] = field(default_factory=dict)
+    settings: Settings = field(default_factory=Settings)
+    source: str = ""
+    by_urn: dict[str, Resource] = field(default_factory=dict)
+    by_type: dict[str, list[Resource]] = field(default_factory=dict)
+    _referrers: dict[str, list[Resource]] | None = None
+
+    @classmethod
+    def build(
+        cls,
+        resources: Iterable[Resource],
+        config: dict[str, Any] | None = None,
+        settings: Settings | None = None,
+        source: str = "",
+    ) -> Stack:
+        stack = cls(resources=list(resources), config=dict(config or {}), source=source)
+        if settings is not None:
+            stack.settings = settings
+        stack._index()
+        stack._resolve_regions()
+        stack._join_side_resources()
+        return stack
+
+    # -- indexes ---------------------------------------------------------------------------------
+
+    def _index(self) -> None:
+        by_type: dict[str, list[Resource]] = defaultdict(list)
+        for res in self.resources:
+            self.by_urn[res.urn] = res
+            by_type[res.type].append(res)
+        self.by_type = dict(by_type)
+
+    def of_type(self, *types: str) -> list[Resource]:
+        out: list[Resource] = []
+        for t in types:
+            out.extend(self.by_type.get(t, ()))
+        return out
+
+    def referrers(self, res: Resource) -> list[Resource]:
+        """Resources that depend on `res` (through dependencies or property dependencies)."""
+        if self._referrers is None:
+            index: dict[str, list[Resource]] = defaultdict(list)
+            for other in self.resources:
+                seen: set[str] = set(other.dependencies)
+                for deps in other.property_dependencies.values():
+                    seen.update(deps)
+                for urn in seen:
+                    index[urn].append(other)
+            self._referrers = dict(index)
+        return self._referrers.get(res.urn, [])
+
+    def provider_of(self, res: Resource) -> Resource | None:
+        ref = res.provider
+        if not ref:
+            return None
+        # A provider reference is "<provider urn>::<provider id>".
+        urn = ref.rsplit("::", 1)[0] if ref.count("::") > 3 else ref
+        return self.by_urn.get(urn)
+
+    # -- region ------------------------------------------------------------------------------------
+
+    def _config_region(self) -> Any:
+        value = self.config.get("aws:region")
+        if value is None:
+            return None
+        if isinstance(value, str) and value not in ("", "[secret]"):
+            return value
+        return UNKNOWN
+
+    def _resolve_regions(self) -> None:
+        config_region = self._config_region()
+        for res in self.resources:
+            region, how = self._region_for(res, config_region)
+            res.region = region
+            res.region_source = how
+            partition = partition_of(region)
+            if partition is None:
+                partition = _arn_partition(res)
+            res.partition = partition
+
+    def _region_for(self, res: Resource, config_region: Any) -> tuple[Any, str]:
+        own = res.props.get("region")
+        if own is UNKNOWN:
+            return UNKNOWN, "resource region (unknown until apply)"
+        if isinstance(own, str) and own:
+            return own, "resource region input"
+        if res.type == PROVIDER_AWS:
+            # A provider without a region input takes aws:region from the stack config.
+            if config_region is not None:
+                return config_region, "stack config aws:region"
+            return None, "none"
+        provider = self.provider_of(res)
+        if provider is not None:
+            value = provider.props.get("region")
+            if value is UNKNOWN:
+                return UNKNOWN, "provider region (unknown until apply)"
+            if isinstance(value, str) and value:
+                return value, f"provider {provider.name}"
+        if config_region is not None:
+            return config_region, "stack config aws:region"
+        evidence = _arn_region(res)
+        if evidence:
+            return evidence, "ARN"
+        return None, "none"
+
+    # -- side resources ------------------------------------------------------------------------------
+
+    def _join_side_resources(self) -> None:
+        buckets = [r for t in S3_BUCKET_TYPES for r in self.by_type.get(t, ())]
+        by_name: dict[str, Resource] = {}
+        for bucket in buckets:
+            for key in ("bucket", "id"):
+                value = bucket.props.get(key)
+                if isinstance(value, str) and value:
+                    by_name.setdefault(value, bucket)
+        for res in self.resources:
+            kind = bucket_side_kind(res.type)
+            if kind is None:
+                continue
+            owner = None
+            for urn in res.property_dependencies.get("bucket", ()):
+                candidate = self.by_urn.get(urn)
+                if candidate is not None and candidate.type in S3_BUCKET_TYPES:
+                    owner = candidate
+                    break
+            if owner is None:
+                name = res.props.get("bucket")
+                if isinstance(name, str):
+                    owner = by_name.get(name)
+                    if owner is None and name.startswith("arn:"):
+                        owner = by_name.get(name.rsplit(":", 1)[-1])
+            if owner is not None:
+                res.owner = owner
+                owner.side.setdefault(kind, []).append(res)
+
+
+def _arn_partition(res: Resource) -> Any:
+    arn = res.props.get("arn")
+    if isinstance(arn, str):
+        match = _ARN_REGION.match(arn)
+        if match:
+            return match.group(1)
+    return None
+
+
+def _arn_region(res: Resource) -> str | None:
+    arn = res.props.get("arn")
+    if isinstance(arn, str):
+        match = _ARN_REGION.match(arn)
+        if match and _REGION_SHAPE.match(match.group(2)):
+            return match.group(2)
+    # The legacy v6 bucket reports its region as an output.
+    value = res.props.get("awsRegion") or res.props.get("bucketRegion")
+    if isinstance(value, str) and _REGION_SHAPE.match(value):
+        return value
+    return None
