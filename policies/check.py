@@ -25,11 +25,15 @@ def settings_for(catalog_path: str | Path | None) -> tuple[Catalog, Settings]:
 def run_check(
     paths: Sequence[str],
     *,
+    catalog: Catalog | None = None,
     catalog_path: str | Path | None = None,
     waivers_path: str | Path | None = None,
     today: date | None = None,
 ) -> Result:
-    _, settings = settings_for(catalog_path)
+    if catalog is None:
+        catalog, settings = settings_for(catalog_path)
+    else:
+        settings = catalog.settings()
     waivers = None
     if waivers_path is not None:
         from policies.waivers import load_waivers

@@ -1,0 +1,202 @@
+"""The `residency` command line: parse arguments, call source -> engine -> reporter, map errors.
+
+No business logic lives here. Heavy imports (pydantic, orjson, the rules) happen inside the
+commands, so `residency --help` stays fast. Every bad input exits 2 with one line on stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    name="residency",
+    help=(
+        "Data-residency and privacy compliance for Pulumi stacks in the AWS China partition.\n\n"
+        "Exit codes: 0 compliant, 1 findings at or above --fail-on, 2 bad input or invocation."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT = 0, 1, 2
+SEVERITIES = ("critical", "high", "medium", "low", "none")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"residency: error: {message}", err=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _guard(func):  # noqa: ANN001, ANN202 - decorator keeps the command's signature for typer
+    """Turn InputError into exit 2 and any unexpected error into exit 2 without a traceback."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        from policies.errors import InputError
+
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except InputError as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            typer.echo("residency: interrupted", err=True)
+            raise typer.Exit(130) from None
+        except Exception as exc:  # noqa: BLE001 - never a traceback for users; never a pass either
+            if os.environ.get("RESIDENCY_DEBUG"):
+                raise
+            _fail(f"internal error ({type(exc).__name__}: {exc}); rerun with RESIDENCY_DEBUG=1 and report it")
+
+    return wrapper
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.flush()
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    except OSError as exc:
+        _fail(f"{output}: cannot write the report: {exc.strerror or exc}")
+
+
+def _verdict_line(result, fail_on: str) -> str:  # noqa: ANN001
+    from policies.model import Severity
+
+    summary = result.summary()
+    counts = ", ".join(f"{n} {s}" for s, n in summary["by_severity"].items() if n)
+    waived = f"; {summary['waived']} waived" if summary["waived"] else ""
+    if fail_on == "none":
+        return f"REPORT: {summary['findings']} finding(s) ({counts or 'none'}){waived} in {summary['resources']} resources"
+    failing = result.failing(Severity(fail_on))
+    if failing:
+        return (
+            f"FAIL: {len(failing)} finding(s) at or above {fail_on} ({counts}){waived} "
+            f"in {summary['resources']} resources"
+        )
+    below = f"; {summary['findings']} below {fail_on}" if summary["findings"] else ""
+    return f"PASS: no findings at or above {fail_on} in {summary['resources']} resources{below}{waived}"
+
+
+@app.command()
+@_guard
+def check(
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="PATH...",
+            help="`pulumi preview --json` or `pulumi stack export` file(s); '-' reads stdin.",
+            show_default=False,
+        ),
+    ],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="table, json, sarif, junit or markdown.")
+    ] = "table",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE.")] = None,
+    fail_on: Annotated[
+        str, typer.Option("--fail-on", help="Lowest severity that fails: critical, high, medium, low or none.")
+    ] = "low",
+    waivers: Annotated[
+        Path | None, typer.Option("--waivers", help="YAML waivers (rule, urn, reason, owner, expires).")
+    ] = None,
+    catalog: Annotated[
+        Path | None, typer.Option("--catalog", help="Controls catalogue to use instead of the built-in one.")
+    ] = None,
+) -> None:
+    """Check Pulumi previews or stack exports against the privacy policy's controls."""
+    from policies.reports import FORMATS, get_reporter
+
+    fmt = format.lower()
+    if fmt not in FORMATS:
+        _fail(f"--format {format!r} is not one of {', '.join(FORMATS)}")
+    level = fail_on.lower()
+    if level not in SEVERITIES:
+        _fail(f"--fail-on {fail_on!r} is not one of {', '.join(SEVERITIES)}")
+    if paths.count("-") > 1:
+        _fail("'-' (stdin) can be given once")
+
+    from policies.check import run_check, settings_for
+    from policies.registry import all_rules
+
+    cat, _ = settings_for(catalog)
+    result = run_check(paths, catalog=cat, waivers_path=waivers)
+    text = get_reporter(fmt).render(result, all_rules(), cat, color=output is None and sys.stdout.isatty())
+    verdict = _verdict_line(result, level)
+    if fmt == "table" and output is None:
+        _write(text.rstrip("\n") + "\n" + verdict, None)
+    else:
+        _write(text, output)
+        typer.echo(verdict + (f" -> {output}" if output else ""), err=output is None)
+    for notice in result.notices if fmt != "table" or output is not None else ():
+        typer.echo(f"residency: notice: {notice}", err=True)
+    if level != "none" and result.failing(_severity(level)):
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def _severity(level: str):  # noqa: ANN202
+    from policies.model import Severity
+
+    return Severity(level)
+
+
+@app.command()
+@_guard
+def controls(
+    format: Annotated[str, typer.Option("--format", "-f", help="table, json or markdown.")] = "table",
+    catalog: Annotated[Path | None, typer.Option("--catalog", help="Controls catalogue file.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to FILE.")] = None,
+) -> None:
+    """List the controls catalogue: each privacy-policy clause, its control and its rules."""
+    from policies.check import settings_for
+    from policies.controls_view import render_controls
+    from policies.registry import all_rules
+
+    fmt = format.lower()
+    if fmt not in ("table", "json", "markdown"):
+        _fail(f"--format {format!r} is not one of table, json, markdown")
+    cat, _ = settings_for(catalog)
+    _write(render_controls(cat, all_rules(), fmt, color=output is None and sys.stdout.isatty()), output)
+
+
+@app.command()
+@_guard
+def demo(
+    fixtures: Annotated[
+        Path | None,
+        typer.Option(help="Folder of real Pulumi JSON files to check as well (default: ../shared/fixtures/pulumi-public if present)."),
+    ] = None,
+) -> None:
+    """Run `residency check` on the bundled examples and the real fixtures, printing each verdict."""
+    from policies.demo import run_demo
+
+    raise typer.Exit(run_demo(fixtures))
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        typer.echo(dist_version("residency"))
+    except PackageNotFoundError:
+        typer.echo("unknown (not installed)")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""KMS key references: is a reference customer-managed, and in which region does the key live.
+
+A data store names its key in one input (`kmsKeyId`, `kmsKeyArn`, `kmsMasterKeyId`, ...) as a key
+ARN, a key id, an alias name or an alias ARN. In a preview the value is often unknown because the key
+is created by the same program; the store's property dependencies then still say which key resource
+the value comes from. AWS resolves a bare key id or alias name in the caller's region, so only an ARN
+(or a key resource of the stack) can put the key in another region.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from policies.model import UNKNOWN, Resource
+from policies.types import KMS_ALIAS, KMS_KEY, KMS_REPLICA_EXTERNAL_KEY, KMS_REPLICA_KEY
+
+if TYPE_CHECKING:
+    from policies.stack import Stack
+
+KMS_EXTERNAL_KEY = "aws:kms/externalKey:ExternalKey"
+#: Resources a key reference can point at: the keys and their aliases.
+KEY_TYPES = (KMS_KEY, KMS_REPLICA_KEY, KMS_REPLICA_EXTERNAL_KEY, KMS_EXTERNAL_KEY)
+KEY_OR_ALIAS_TYPES = (*KEY_TYPES, KMS_ALIAS)
+
+_KMS_ARN = re.compile(r"^arn:(aws[a-z-]*):kms:([a-z0-9-]*):\d*:(key|alias)/(.+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class KeyReference:
+    """Where a store's key reference leads."""
+
+    #: The reference as written (ARN, key id, alias), UNKNOWN, or None when no key is named.
+    text: Any
+    #: The key or alias resource of the stack it points at, when found.
+    resource: Resource | None
+    #: The key's region; None when the reference resolves in the store's own region; UNKNOWN.
+    region: Any
+
+    @property
+    def named(self) -> bool:
+        return self.text not in (None, "")
+
+    def describe(self) -> str:
+        if self.resource is not None:
+            return self.resource.label
+        if self.text is UNKNOWN:
+            return "a key unknown until apply"
+        return repr(self.text)
+
+
+def is_aws_managed(ref: Any) -> bool:
+    """`alias/aws/s3`, `arn:aws-cn:kms:cn-north-1:123:alias/aws/s3`: an AWS managed key, not the customer's."""
+    if not isinstance(ref, str):
+        return False
+    if ref.startswith("alias/aws/"):
+        return True
+    match = _KMS_ARN.match(ref)
+    return bool(match and match.group(3) == "alias" and match.group(4).startswith("aws/"))
+
+
+def arn_region(ref: Any) -> str | None:
+    """The region of a KMS key or alias ARN; None for a bare key id or alias name."""
+    if isinstance(ref, str):
+        match = _KMS_ARN.match(ref)
+        if match and match.group(2):
+            return match.group(2)
+    return None
+
+
+def find_key(stack: Stack, ref: str) -> Resource | None:
+    """The key or alias resource of the stack that `ref` names (by arn, id, keyId or alias name)."""
+    for candidate in stack.of_type(*KEY_OR_ALIAS_TYPES):
+        props = candidate.props
+        if ref in (props.get("arn"), props.get("id"), props.get("keyId"), props.get("name")):
+            return candidate
+    return None
+
+
+def key_from_dependencies(res: Resource, prop: str, stack: Stack) -> Resource | None:
+    """The key or alias resource an input of `res` is computed from, through its property dependencies."""
+    for urn in res.property_dependencies.get(prop, ()):
+        candidate = stack.by_urn.get(urn)
+        if candidate is not None and candidate.type in KEY_OR_ALIAS_TYPES:
+            return candidate
+    return None
+
+
+def resolve(res: Resource, prop: str, ref: Any, stack: Stack) -> KeyReference:
+    """Follow the key reference `ref`, held by the top-level input `prop` of `res`."""
+    if ref is UNKNOWN:
+        key = key_from_dependencies(res, prop, stack)
+        if key is None:
+            return KeyReference(UNKNOWN, None, UNKNOWN)
+        return KeyReference(UNKNOWN, key, key.region)
+    if not isinstance(ref, str) or not ref:
+        return KeyReference(None, None, None)
+    key = find_key(stack, ref) or key_from_dependencies(res, prop, stack)
+    region = arn_region(ref)
+    if region is None and key is not None:
+        region = key.region
+    return KeyReference(ref, key, region)
+
+
+def in_other_region(key: KeyReference, store: Resource) -> bool:
+    """True when the key is known to live in another region than the store.
+
+    When either region is not known nothing is claimed here: the residency rules report a store
+    or key whose region cannot be verified.
+    """
+    if not isinstance(key.region, str) or not isinstance(store.region, str):
+        return False
+    return key.region != store.region
