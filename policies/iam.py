@@ -198,7 +198,8 @@ def action_matches(pattern: Any, action: str) -> bool:
     text = pattern.strip().lower()
     if text == "*":
         return True
-    return fnmatch.fnmatchcase(action.lower(), text)
+    # IAM has no character classes: "[" is a literal.
+    return fnmatch.fnmatchcase(action.lower(), text.replace("[", "[[]"))
 
 
 def grants_action(patterns: Iterable[Any], action: str) -> bool:

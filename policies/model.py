@@ -44,7 +44,7 @@ def is_unknown(value: Any) -> bool:
     return value is UNKNOWN
 
 
-class Severity(str, Enum):
+class Severity(str, Enum):  # noqa: UP042 - str mixin keeps json.dumps and comparisons simple
     CRITICAL = "critical"
     HIGH = "high"
     MEDIUM = "medium"
@@ -88,6 +88,8 @@ class Resource:
     region_source: str = "none"
     partition: Any = None
     tags: dict[str, Any] = field(default_factory=dict)
+    #: Property names the program declared (inputs); the rest of `props` are outputs.
+    input_keys: frozenset[str] = frozenset()
     #: Where the program declared it ("project:///index.ts#5,20"), when the source says.
     source_position: str | None = None
     #: For a bucket: its side resources by kind ("encryption", "policy", ...).

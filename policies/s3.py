@@ -248,7 +248,8 @@ def _versioning(view: BucketView, props: dict[str, Any], side: dict[str, list[Re
             view.versioning = UNKNOWN
         elif isinstance(config, dict):
             status = config.get("status")
-            view.versioning = UNKNOWN if status is UNKNOWN else status == "Enabled"
+            # A suspended bucket still holds every version written while versioning was on.
+            view.versioning = UNKNOWN if status is UNKNOWN else status in ("Enabled", "Suspended")
         return
     inline = props.get("versioning")
     if inline is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +37,7 @@ def partition_of(region: Any) -> Any:
     return "aws"
 
 
-@dataclass
+@dataclass(eq=False)
 class Stack:
     resources: list[Resource]
     config: dict[str, Any] = field(default_factory=dict)
@@ -46,6 +46,16 @@ class Stack:
     by_urn: dict[str, Resource] = field(default_factory=dict)
     by_type: dict[str, list[Resource]] = field(default_factory=dict)
     _referrers: dict[str, list[Resource]] | None = None
+    #: Per-stack indexes rules build once (see `memo`).
+    _memo: dict[str, Any] = field(default_factory=dict)
+
+    def memo(self, key: str, build: Callable[[Stack], Any]) -> Any:
+        """An index a rule needs for the whole stack, built on first use (rules stay O(n))."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = build(self)
+            return value
 
     @classmethod
     def build(
@@ -115,10 +125,33 @@ class Stack:
             region, how = self._region_for(res, config_region)
             res.region = region
             res.region_source = how
+            self._inherit_default_tags(res)
             partition = partition_of(region)
             if partition is None:
                 partition = _arn_partition(res)
             res.partition = partition
+
+    def _inherit_default_tags(self, res: Resource) -> None:
+        """Tags from the provider's `defaultTags` apply to every resource it creates."""
+        if res.type == PROVIDER_AWS or not res.custom:
+            return
+        provider = self.provider_of(res)
+        if provider is None:
+            return
+        default = provider.props.get("defaultTags")
+        if isinstance(default, str):
+            # Provider inputs arrive as strings: defaultTags is JSON there.
+            import json
+
+            try:
+                default = json.loads(default)
+            except ValueError:
+                return
+        if isinstance(default, list):
+            default = default[0] if default else None
+        tags = default.get("tags") if isinstance(default, dict) else None
+        if isinstance(tags, dict) and tags and isinstance(res.tags, dict):
+            res.tags = {**tags, **res.tags}
 
     def _region_for(self, res: Resource, config_region: Any) -> tuple[Any, str]:
         own = res.props.get("region")

@@ -31,7 +31,9 @@ def test_every_public_fixture_parses_and_fails_residency(path):
     result, by = findings_by_name(path)
     assert result.resources > 0
     assert result.failing, "a stack in a global region must not pass"
-    assert any(f.rule == "RES-001" for f in result.findings), "data stores outside China must fail RES-001"
+    # Data stores outside China fail RES-001; stacks without data stores (IAM, load balancers) still
+    # fail residency through their provider, which does not target a China region.
+    assert {f.rule for f in result.findings} & {"RES-001", "RES-002"}
     crashed = [f.message for f in result.findings if "could not be checked" in f.message]
     assert not crashed, crashed
 
@@ -45,7 +47,7 @@ def _fixture(name):
 
 def test_infracost_60_resource_preview_fails_for_bucket_database_and_volumes():
     result, by = findings_by_name(_fixture("infracost-aws-ts-ebs-preview-existing.json"))
-    assert result.resources >= 50
+    assert result.resources >= 45  # 60 steps: the stack and awsx components are not custom resources
     residency = {name for (type_, name), rules in by.items() if "RES-001" in rules}
     types = {type_ for (type_, name), rules in by.items() if "RES-001" in rules}
     assert {"aws:s3/bucket:Bucket", "aws:ebs/volume:Volume", "aws:rds/cluster:Cluster",

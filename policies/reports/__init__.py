@@ -108,11 +108,6 @@ def short_type(type_token: str) -> str:
     return type_token.rsplit(":", 1)[-1]
 
 
-def resource_label(finding: Finding) -> str:
-    """`BucketV2 'uploads'`, the same words the rule messages use."""
-    return f"{short_type(finding.type)} '{finding.name}'"
-
-
 def with_fix(message: str, remediation: str) -> str:
     """The message followed by `Fix: remediation`, unless the message already ends with it."""
     text = message.strip()

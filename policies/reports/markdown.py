@@ -26,9 +26,16 @@ MAX_CHARS = 60_000
 _ICON = {Severity.CRITICAL: "🟥", Severity.HIGH: "🟧", Severity.MEDIUM: "🟨", Severity.LOW: "🟦"}
 
 
+#: Escaped with a backslash: the backslash itself first, then what splits a cell or adds emphasis
+#: (`__logs__` would render bold). Backticks stay: rule text may mark code with them.
+_MARKDOWN_SPECIAL = ("\\", "|", "*", "_", "~")
+
+
 def cell(text: str) -> str:
-    """Text safe inside a GFM table cell: HTML escaped, `|` escaped, line breaks as `<br>`."""
-    escaped = html.escape(text.strip(), quote=False).replace("|", "\\|")
+    """Text safe inside a GFM table cell: HTML and emphasis escaped, `|` escaped, line breaks as `<br>`."""
+    escaped = html.escape(text.strip(), quote=False)
+    for char in _MARKDOWN_SPECIAL:
+        escaped = escaped.replace(char, "\\" + char)
     return "<br>".join(line.strip() for line in escaped.splitlines()) or " "
 
 

@@ -10,7 +10,7 @@ import io
 from typing import TYPE_CHECKING
 
 from policies.model import Severity
-from policies.reports import resource_label, summary_text
+from policies.reports import short_type, summary_text
 
 if TYPE_CHECKING:
     from policies.catalog import Catalog
@@ -68,7 +68,7 @@ def render(
                 finding.append(
                     f"\nWaived: {f.waiver_reason or 'no reason given'}", style="dim" if color else ""
                 )
-            resource = Text(resource_label(f))
+            resource = Text(f"{f.name}\n({short_type(f.type)})")
             table.add_row(severity, Text(f.rule), resource, finding)
         console.print(table)
     else:

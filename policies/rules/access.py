@@ -1,1 +1,813 @@
-"""(being written)"""
+"""Access restriction (control SEC-ACC-1): only named principals reach personal data.
+
+"We strictly restrict the scope of personnel who can access information": no bucket, object or
+resource policy opens data to everyone, identity policies name the stores they reach, and no role
+can be assumed by anyone on the internet. Policy documents are read through
+`policies.documents.parse_document`; IAM actions are expanded through `policies.iam`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from policies.documents import MalformedDocument, Statement, parse_document
+from policies.iam import (
+    DATA_SERVICES,
+    data_plane_actions,
+    data_plane_actions_of,
+    grants_action,
+    is_full_wildcard,
+    is_service_wildcard,
+    service_of,
+)
+from policies.model import UNKNOWN, Resource, Severity
+from policies.registry import Violation, rule, unknown
+from policies.s3 import as_list, bucket_view
+from policies.stack import Stack
+from policies.types import (
+    ELASTICSEARCH_DOMAIN,
+    IAM_POLICY,
+    IAM_POLICY_DOCUMENT_TYPES,
+    IAM_ROLE,
+    KMS_KEY,
+    KMS_REPLICA_EXTERNAL_KEY,
+    KMS_REPLICA_KEY,
+    OPENSEARCH_DOMAIN,
+    S3_BUCKET_TYPES,
+    SECRET,
+    SNS_TOPIC,
+    SNS_TOPIC_POLICY,
+    SQS_QUEUE,
+    SQS_QUEUE_POLICY,
+    side_types,
+)
+
+Problem = str | Violation
+
+ACCOUNT_PUBLIC_ACCESS_BLOCK = "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock"
+BUCKET_OBJECT_TYPES = frozenset({"aws:s3/bucketObject:BucketObject", "aws:s3/bucketObjectv2:BucketObjectv2"})
+LAMBDA_PERMISSION = "aws:lambda/permission:Permission"
+BUCKET_POLICY_TYPES = side_types("policy")
+
+PUBLIC_ACCESS_BLOCK_SETTINGS = (
+    "blockPublicAcls",
+    "blockPublicPolicy",
+    "ignorePublicAcls",
+    "restrictPublicBuckets",
+)
+PUBLIC_CANNED_ACLS = frozenset({"public-read", "public-read-write", "authenticated-read"})
+PUBLIC_GRANTEES = {
+    "http://acs.amazonaws.com/groups/global/AllUsers": "everyone (AllUsers)",
+    "http://acs.amazonaws.com/groups/global/AuthenticatedUsers": "every AWS account (AuthenticatedUsers)",
+}
+
+#: Where each resource type keeps its resource-based policy document.
+RESOURCE_POLICY_PROPS: dict[str, str] = {
+    **{t: "policy" for t in S3_BUCKET_TYPES},
+    **{t: "policy" for t in BUCKET_POLICY_TYPES},
+    SQS_QUEUE: "policy",
+    SQS_QUEUE_POLICY: "policy",
+    SNS_TOPIC: "policy",
+    SNS_TOPIC_POLICY: "policy",
+    KMS_KEY: "policy",
+    KMS_REPLICA_KEY: "policy",
+    KMS_REPLICA_EXTERNAL_KEY: "policy",
+    "aws:kms/keyPolicy:KeyPolicy": "policy",
+    SECRET: "policy",
+    "aws:secretsmanager/secretPolicy:SecretPolicy": "policy",
+    OPENSEARCH_DOMAIN: "accessPolicies",
+    ELASTICSEARCH_DOMAIN: "accessPolicies",
+    "aws:opensearch/domainPolicy:DomainPolicy": "accessPolicies",
+    "aws:elasticsearch/domainPolicy:DomainPolicy": "accessPolicies",
+    "aws:efs/fileSystemPolicy:FileSystemPolicy": "policy",
+    "aws:backup/vaultPolicy:VaultPolicy": "policy",
+    "aws:glacier/vault:Vault": "accessPolicy",
+    "aws:ecr/repositoryPolicy:RepositoryPolicy": "policy",
+    "aws:dynamodb/resourcePolicy:ResourcePolicy": "policy",
+    "aws:kinesis/resourcePolicy:ResourcePolicy": "policy",
+    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": "policyDocument",
+}
+
+#: Condition keys that limit a `"*"` principal to known callers or networks. kms:ViaService is
+#: not here: on its own it admits any account that calls through that service.
+RESOURCE_POLICY_RESTRICTING_KEYS = frozenset(
+    k.lower()
+    for k in (
+        "aws:SourceArn",
+        "aws:SourceAccount",
+        "aws:SourceOwner",
+        "aws:SourceOrgID",
+        "aws:SourceOrgPaths",
+        "aws:PrincipalOrgID",
+        "aws:PrincipalOrgPaths",
+        "aws:PrincipalAccount",
+        "aws:PrincipalArn",
+        "aws:userid",
+        "aws:SourceVpc",
+        "aws:SourceVpce",
+        "aws:SourceIp",
+        "kms:CallerAccount",
+        "s3:DataAccessPointAccount",
+    )
+)
+
+#: Condition keys that limit who may assume a role trusted to `"*"`.
+TRUST_RESTRICTING_KEYS = frozenset(
+    k.lower()
+    for k in (
+        "sts:ExternalId",
+        "aws:PrincipalOrgID",
+        "aws:PrincipalOrgPaths",
+        "aws:PrincipalAccount",
+        "aws:SourceAccount",
+        "aws:SourceArn",
+        "aws:PrincipalArn",
+    )
+)
+
+#: Condition values that match every caller even though the key is present.
+_OPEN_VALUES = frozenset({"0.0.0.0/0", "::/0"})
+
+#: The audience every GitHub Actions and EKS service-account token carries: it names no repository
+#: or workload, so an `:aud` condition with this value restricts nothing.
+_SHARED_OIDC_AUDIENCE = "sts.amazonaws.com"
+
+ASSUME_ROLE_ACTIONS = ("sts:AssumeRole", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML")
+WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
+
+IAM_POLICY_ATTACHMENT_TYPES = frozenset(
+    {
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+        "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+        "aws:iam/policyAttachment:PolicyAttachment",
+    }
+)
+
+#: AWS managed policies that grant whole services (or everything): never least privilege.
+BROAD_MANAGED_POLICIES = frozenset(
+    {
+        "AdministratorAccess",
+        "PowerUserAccess",
+        "IAMFullAccess",
+        "AmazonS3FullAccess",
+        "AmazonDynamoDBFullAccess",
+        "AmazonRDSFullAccess",
+        "AmazonRDSDataFullAccess",
+        "AWSKeyManagementServicePowerUser",
+        "SecretsManagerReadWrite",
+        "AmazonSQSFullAccess",
+        "AmazonSNSFullAccess",
+        "CloudWatchLogsFullAccess",
+        "CloudWatchFullAccess",
+        "CloudWatchFullAccessV2",
+        "AmazonKinesisFullAccess",
+        "AmazonKinesisFirehoseFullAccess",
+        "AmazonElastiCacheFullAccess",
+        "AmazonRedshiftFullAccess",
+        "AmazonElasticFileSystemFullAccess",
+        "AmazonOpenSearchServiceFullAccess",
+        "AmazonGlacierFullAccess",
+        "AmazonAthenaFullAccess",
+    }
+)
+
+_AWS_MANAGED_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/(?:[^/]+/)*([^/]+)$")
+#: An ARN whose resource part is only wildcards ("arn:aws-cn:s3:::*", "arn:aws-cn:s3:::*/*").
+_WILDCARD_ARN = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:[^:]*:[*/:]+$")
+_MAX_LISTED_ACTIONS = 5
+#: Name fragments of the actions that read or write the data itself: shown first as examples.
+_TELLING_ACTION_HINTS = (
+    "Object",
+    "Item",
+    "Query",
+    "Scan",
+    "Secret",
+    "crypt",
+    "Message",
+    "Record",
+    "LogEvents",
+)
+
+
+# --- shared helpers --------------------------------------------------------------------------------
+
+
+def _exempt(res: Resource, stack: Stack) -> bool:
+    """Stores tagged with a non-personal category are outside the personal-data rules."""
+    return not stack.settings.category_of(res.tags).personal
+
+
+def _bucket_of(res: Resource, stack: Stack) -> Resource | None:
+    """The bucket an object or side resource belongs to, by property dependency or name."""
+    if res.owner is not None:
+        return res.owner
+    for urn in res.property_dependencies.get("bucket", ()):
+        candidate = stack.by_urn.get(urn)
+        if candidate is not None and candidate.type in S3_BUCKET_TYPES:
+            return candidate
+    name = res.props.get("bucket")
+    if isinstance(name, str) and name:
+        for bucket in stack.of_type(*sorted(S3_BUCKET_TYPES)):
+            if name in (bucket.props.get("bucket"), bucket.props.get("id")):
+                return bucket
+    return None
+
+
+def _sid(st: Statement) -> str:
+    return f"statement {st.sid}" if st.sid.startswith("#") else f"statement '{st.sid}'"
+
+
+def _listed(items: Sequence[str], limit: int = _MAX_LISTED_ACTIONS) -> str:
+    shown = ", ".join(items[:limit])
+    return f"{shown} and {len(items) - limit} more" if len(items) > limit else shown
+
+
+def _positive_operator(op: str) -> bool:
+    """Operators that admit only matching callers.
+
+    Negated operators admit everyone else, `Null` only tests presence, `...IfExists` passes
+    when the key is absent, and `ForAllValues:` passes vacuously on an absent key.
+    """
+    lowered = op.lower()
+    return not (
+        "not" in lowered
+        or lowered.startswith("null")
+        or lowered.endswith("ifexists")
+        or lowered.startswith("forallvalues:")
+    )
+
+
+def _open_value(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    return text.strip("*?") == "" or text in _OPEN_VALUES
+
+
+def _restricted_by(st: Statement, keys: frozenset[str]) -> Any:
+    """True when a condition on one of `keys` limits the callers; UNKNOWN when it may."""
+    maybe = False
+    for op, block in st.condition.items():
+        if not _positive_operator(op):
+            continue
+        for key, values in block.items():
+            if key.lower() not in keys or not values:
+                continue
+            if any(v is UNKNOWN for v in values):
+                maybe = True
+            elif not any(_open_value(v) for v in values):
+                return True
+    return UNKNOWN if maybe else False
+
+
+def _everyone_principal(st: Statement) -> Any:
+    """How the statement names everyone ('"*"', '{"AWS": "*"}'), None, or UNKNOWN."""
+    principal = st.principal
+    if principal is UNKNOWN:
+        return UNKNOWN
+    if isinstance(principal, str):
+        return '"*"' if principal.strip() == "*" else None
+    if isinstance(principal, dict):
+        maybe = False
+        for kind, value in principal.items():
+            for item in as_list(value):
+                if item is UNKNOWN:
+                    maybe = True
+                elif isinstance(item, str) and item.strip() == "*":
+                    return f'{{"{kind}": "*"}}'
+        return UNKNOWN if maybe else None
+    return None
+
+
+def _may_allow(st: Statement) -> Any:
+    """True for Allow, UNKNOWN when the effect is not known until apply, else False."""
+    if st.effect == "Allow":
+        return True
+    if st.effect == "" and st.has_unknown:
+        return UNKNOWN
+    return False
+
+
+def _actions_text(st: Statement) -> str:
+    actions = [a for a in st.actions if isinstance(a, str)]
+    return _listed(actions, 3) if actions else "act"
+
+
+# --- ACC-001 ---------------------------------------------------------------------------------------
+
+
+def _account_public_access_block(stack: Stack) -> dict[str, Any]:
+    """Each account-level setting: True if any block turns it on, UNKNOWN if one may, else False."""
+    out: dict[str, Any] = {}
+    blocks = stack.of_type(ACCOUNT_PUBLIC_ACCESS_BLOCK)
+    for key in PUBLIC_ACCESS_BLOCK_SETTINGS:
+        values = [b.props.get(key) for b in blocks]
+        if any(v is True for v in values):
+            out[key] = True
+        elif any(v is UNKNOWN for v in values):
+            out[key] = UNKNOWN
+        else:
+            out[key] = False
+    return out
+
+
+@rule(
+    id="ACC-001",
+    title="S3 buckets block all public access",
+    severity=Severity.CRITICAL,
+    types=S3_BUCKET_TYPES,
+    remediation=(
+        "Add a BucketPublicAccessBlock for the bucket (or an account-level AccountPublicAccessBlock) "
+        "with blockPublicAcls, blockPublicPolicy, ignorePublicAcls and restrictPublicBuckets all true."
+    ),
+)
+def bucket_blocks_public_access(res: Resource, stack: Stack) -> Iterator[Problem]:
+    """Every bucket holding personal data has all four S3 public access block settings on.
+
+    A setting is on when the bucket's own block or an AccountPublicAccessBlock in the stack turns
+    it on (S3 applies whichever is stricter). Buckets tagged with a non-personal category are exempt.
+    """
+    if _exempt(res, stack):
+        return
+    own = bucket_view(res).public_access_block
+    account = _account_public_access_block(stack)
+    off: list[str] = []
+    pending: list[str] = []
+    for key in PUBLIC_ACCESS_BLOCK_SETTINGS:
+        values = ((own or {}).get(key), account[key])
+        if any(v is True for v in values):
+            continue
+        (pending if any(v is UNKNOWN for v in values) else off).append(key)
+    if own is None and len(off) == len(PUBLIC_ACCESS_BLOCK_SETTINGS):
+        yield (
+            f"{res.label} has no public access block, so a bucket policy or ACL can expose its data to "
+            "everyone; add a BucketPublicAccessBlock with all four settings true"
+        )
+    elif off:
+        verb = "is" if len(off) == 1 else "are"
+        yield (
+            f"{res.label} does not block all public access: {', '.join(off)} {verb} not true; "
+            "set all four settings of its BucketPublicAccessBlock to true"
+        )
+    elif pending:
+        yield unknown(
+            f"{res.label}: public access block setting {', '.join(pending)} is not known until apply; "
+            "set all four settings to literal true so the block can be verified"
+        )
+
+
+# --- ACC-002 ---------------------------------------------------------------------------------------
+
+
+def _bucket_acl_problems(res: Resource) -> Iterator[Problem]:
+    view = bucket_view(res)
+    if view.acl is UNKNOWN:
+        yield unknown(
+            f"{res.label}: ACL is not known until apply; use a literal canned ACL such as 'private'"
+        )
+    elif isinstance(view.acl, str) and view.acl in PUBLIC_CANNED_ACLS:
+        yield (
+            f"{res.label} has the public canned ACL '{view.acl}'; use 'private' (or no ACL) and "
+            "grant access through named principals"
+        )
+    # bucket_view drops grant lists that are unknown as a whole: look at the raw values too.
+    raw_unknown = res.props.get("grants") is UNKNOWN or any(
+        side.props.get("accessControlPolicy") is UNKNOWN for side in res.side.get("acl", ())
+    )
+    if raw_unknown:
+        yield unknown(f"{res.label}: ACL grants are not known until apply, so they may include everyone")
+    for grant in view.grants:
+        uri = grant.get("uri")
+        if uri is UNKNOWN:
+            yield unknown(f"{res.label} has an ACL grant whose grantee is not known until apply")
+        elif isinstance(uri, str) and uri.strip() in PUBLIC_GRANTEES:
+            permissions = [p for p in as_list(grant.get("permissions")) if isinstance(p, str)]
+            what = "/".join(permissions) or "access"
+            yield (
+                f"{res.label} grants {what} to {PUBLIC_GRANTEES[uri.strip()]} in its ACL; remove the "
+                "grant and give access to named principals instead"
+            )
+
+
+@rule(
+    id="ACC-002",
+    title="No public ACLs",
+    severity=Severity.CRITICAL,
+    types=S3_BUCKET_TYPES | BUCKET_OBJECT_TYPES,
+    remediation=(
+        "Use the 'private' canned ACL (or none, with BucketOwnerEnforced ownership) and remove grants to "
+        "the AllUsers and AuthenticatedUsers groups."
+    ),
+)
+def no_public_acls(res: Resource, stack: Stack) -> Iterator[Problem]:
+    """No bucket or object ACL opens data to everyone or to every AWS account."""
+    if res.type in S3_BUCKET_TYPES:
+        if not _exempt(res, stack):
+            yield from _bucket_acl_problems(res)
+        return
+    bucket = _bucket_of(res, stack)
+    if bucket is not None and _exempt(bucket, stack):
+        return
+    acl = res.props.get("acl")
+    if acl is UNKNOWN:
+        yield unknown(
+            f"{res.label}: ACL is not known until apply; use a literal canned ACL such as 'private'"
+        )
+    elif isinstance(acl, str) and acl in PUBLIC_CANNED_ACLS:
+        yield f"{res.label} has the public canned ACL '{acl}'; set acl to 'private' or leave it unset"
+
+
+# --- ACC-003 ---------------------------------------------------------------------------------------
+
+
+def _public_statement_problems(
+    where: str, st: Statement, keys: frozenset[str], fix: str
+) -> Iterator[Problem]:
+    """Problems of one statement that may grant everyone access (shared by ACC-003 and ACC-005)."""
+    allows = _may_allow(st)
+    if allows is False:
+        return
+    if st.not_principal is not None:
+        if allows is True:
+            yield (
+                f"{where} {_sid(st)} allows everyone except its NotPrincipal; "
+                "name the allowed principals in Principal instead"
+            )
+        else:
+            yield unknown(f"{where} {_sid(st)} has NotPrincipal and an effect not known until apply")
+        return
+    everyone = _everyone_principal(st)
+    if everyone is None:
+        return
+    if everyone is UNKNOWN:
+        yield unknown(f"{where} {_sid(st)} has a principal not known until apply, so it may be everyone")
+        return
+    restricted = _restricted_by(st, keys)
+    if restricted is True:
+        return
+    if restricted is UNKNOWN or allows is UNKNOWN or st.has_unknown:
+        yield unknown(
+            f"{where} {_sid(st)} allows {everyone} and part of the statement is not known until apply, "
+            "so it cannot be shown to limit who"
+        )
+        return
+    yield f"{where} {_sid(st)} allows {everyone} to {_actions_text(st)} without a condition that limits who; {fix}"
+
+
+def _lambda_permission_problems(res: Resource) -> Iterator[Problem]:
+    principal = res.props.get("principal")
+    if principal is UNKNOWN:
+        yield unknown(f"{res.label}: principal is not known until apply, so it may be everyone ('*')")
+        return
+    if not (isinstance(principal, str) and principal.strip() == "*"):
+        return
+    maybe = False
+    for key in ("sourceArn", "sourceAccount", "principalOrgId"):
+        value = res.props.get(key)
+        if value is UNKNOWN:
+            # A value wired from another resource's output is that resource's ARN or account.
+            if res.property_dependencies.get(key):
+                return
+            maybe = True
+        elif isinstance(value, str) and value.strip() and not _open_value(value):
+            return
+    action = res.props.get("action")
+    action_text = f"call {action}" if isinstance(action, str) else "invoke the function"
+    if maybe:
+        yield unknown(
+            f"{res.label} lets everyone ('*') {action_text} and its sourceArn/sourceAccount/principalOrgId "
+            "is not known until apply"
+        )
+        return
+    yield (
+        f"{res.label} lets everyone ('*') {action_text} with no sourceArn, sourceAccount or principalOrgId; "
+        "set one of them or name the calling principal"
+    )
+
+
+@rule(
+    id="ACC-003",
+    title="Resource policies do not grant access to everyone",
+    severity=Severity.CRITICAL,
+    types=frozenset(RESOURCE_POLICY_PROPS) | {LAMBDA_PERMISSION},
+    remediation=(
+        "Name the principals (account, role or service ARNs) that need access, or add a condition on "
+        "aws:SourceArn, aws:SourceAccount or aws:PrincipalOrgID to every Allow statement with Principal '*'."
+    ),
+)
+def resource_policy_not_public(res: Resource, stack: Stack) -> Iterator[Problem]:
+    """No resource policy allows `"*"` (or uses NotPrincipal) without a condition limiting the callers.
+
+    Deny statements with `"*"` are fine: they are how TLS-only access is enforced. Policies of
+    buckets tagged with a non-personal category are exempt.
+    """
+    if res.type == LAMBDA_PERMISSION:
+        yield from _lambda_permission_problems(res)
+        return
+    subject = _bucket_of(res, stack) if res.type in BUCKET_POLICY_TYPES else res
+    if subject is not None and _exempt(subject, stack):
+        return
+    prop = RESOURCE_POLICY_PROPS[res.type]
+    doc = parse_document(res.props.get(prop))
+    if doc is UNKNOWN:
+        yield unknown(
+            f"{res.label}: {prop} is not known until apply, so it cannot be shown to keep everyone out; "
+            "build the document from known values"
+        )
+        return
+    if isinstance(doc, MalformedDocument):
+        yield f"{res.label}: {prop} is not a valid policy document ({doc.reason}); fix the JSON"
+        return
+    fix = "name the principals or add an aws:SourceArn, aws:SourceAccount or aws:PrincipalOrgID condition"
+    for st in doc:
+        yield from _public_statement_problems(
+            f"{res.label}: {prop}", st, RESOURCE_POLICY_RESTRICTING_KEYS, fix
+        )
+
+
+# --- ACC-004 ---------------------------------------------------------------------------------------
+
+
+def _every_resource(value: Any) -> bool:
+    return isinstance(value, str) and (value.strip() == "*" or bool(_WILDCARD_ARN.match(value.strip())))
+
+
+def _unscoped(st: Statement) -> Any:
+    """True when the statement applies to every resource; UNKNOWN when it may."""
+    if st.not_resources:
+        return True
+    if any(_every_resource(r) for r in st.resources):
+        return True
+    if any(r is UNKNOWN for r in st.resources):
+        return UNKNOWN
+    return False
+
+
+def _resource_text(st: Statement) -> str:
+    if st.not_resources:
+        return "every resource but its NotResource"
+    wildcard = next((r for r in st.resources if _every_resource(r)), "*")
+    return f'every resource ("{wildcard}")'
+
+
+@functools.lru_cache(maxsize=4096)
+def _data_actions_text(written: tuple[str, ...], data: tuple[str, ...]) -> str:
+    """The patterns as written; for wildcards, how many data actions they grant and telling examples."""
+    patterns = [a for a in written if data_plane_actions_of(a)]
+    if not any("*" in p or "?" in p for p in patterns):
+        return _listed(data)
+    # Short names that touch the data itself ("s3:GetObject") tell a reader more than long
+    # configuration reads ("s3:GetBucketObjectLockConfiguration").
+    examples = sorted(data, key=lambda a: (not any(hint in a for hint in _TELLING_ACTION_HINTS), len(a)))
+    return (
+        f"{_listed(patterns)} ({len(data)} data action{'s' if len(data) != 1 else ''}, such as "
+        f"{', '.join(examples[:_MAX_LISTED_ACTIONS])})"
+    )
+
+
+def _identity_statement_problems(where: str, st: Statement) -> Iterator[Problem]:
+    allows = _may_allow(st)
+    if allows is False:
+        return
+    if allows is UNKNOWN:
+        yield unknown(f"{where} {_sid(st)} has an effect not known until apply")
+        return
+    label = f"{where} {_sid(st)}"
+    if st.not_actions:
+        yield (
+            f"{label} allows every action except {_listed([str(a) for a in st.not_actions])} (NotAction with "
+            "Allow); list the actions the principal needs in Action instead"
+        )
+        return
+    if any(a is UNKNOWN for a in st.actions):
+        yield unknown(f"{label} has actions not known until apply")
+        return
+    if any(is_full_wildcard(a) for a in st.actions):
+        yield f'{label} allows every action ("*"); list the actions the principal needs'
+        return
+    service_wide = [a for a in st.actions if is_service_wildcard(a) and service_of(a) in DATA_SERVICES]
+    if service_wide:
+        yield (
+            f"{label} allows every action of the data service{'s' if len(service_wide) > 1 else ''} "
+            f"{_listed(service_wide)}; grant only the actions the principal needs"
+        )
+    rest = [a for a in st.actions if a not in service_wide]
+    data = data_plane_actions(rest)
+    passes_roles = grants_action(rest, "iam:PassRole")
+    if not data and not passes_roles:
+        return
+    unscoped = _unscoped(st)
+    if unscoped is UNKNOWN:
+        yield unknown(f"{label} grants data or iam:PassRole actions on resources not known until apply")
+        return
+    if not unscoped:
+        return
+    if data:
+        yield (
+            f"{label} allows {_data_actions_text(tuple(a for a in rest if isinstance(a, str)), tuple(data))} on {_resource_text(st)}; scope Resource to the "
+            "ARNs of the stores the principal needs"
+        )
+    if passes_roles:
+        yield (
+            f"{label} allows iam:PassRole on {_resource_text(st)}, so the principal can hand any role to a "
+            "service; scope Resource to the ARNs of the roles it may pass"
+        )
+
+
+def _document_problems(where: str, raw: Any) -> Iterator[Problem]:
+    doc = parse_document(raw)
+    if doc is UNKNOWN:
+        yield unknown(
+            f"{where} is not known until apply, so it cannot be checked for least privilege; "
+            "build the document from known values"
+        )
+        return
+    if isinstance(doc, MalformedDocument):
+        yield f"{where} is not a valid policy document ({doc.reason}); fix the JSON"
+        return
+    for st in doc:
+        yield from _identity_statement_problems(where, st)
+
+
+def _managed_policy_name(arn: Any) -> str | None:
+    if not isinstance(arn, str):
+        return None
+    match = _AWS_MANAGED_POLICY_ARN.match(arn.strip())
+    return match.group(1) if match else None
+
+
+def _broad_managed_problem(res: Resource, arn: Any) -> str | None:
+    name = _managed_policy_name(arn)
+    if name in BROAD_MANAGED_POLICIES:
+        return (
+            f"{res.label} attaches the AWS managed policy {name}, which grants whole services rather than "
+            "named resources; attach a customer-managed policy scoped to the ARNs the principal needs"
+        )
+    return None
+
+
+def _policies_in_stack(res: Resource, prop: str, stack: Stack) -> bool:
+    """An unknown ARN wired from IAM policies of this stack: those are checked on their own."""
+    urns = res.property_dependencies.get(prop, ())
+    return bool(urns) and all(getattr(stack.by_urn.get(u), "type", None) == IAM_POLICY for u in urns)
+
+
+def _attachment_problems(res: Resource, stack: Stack) -> Iterator[Problem]:
+    arn = res.props.get("policyArn")
+    if arn is UNKNOWN:
+        if not _policies_in_stack(res, "policyArn", stack):
+            yield unknown(
+                f"{res.label}: policyArn is not known until apply, so the attached policy cannot be checked"
+            )
+        return
+    problem = _broad_managed_problem(res, arn)
+    if problem:
+        yield problem
+
+
+def _role_problems(res: Resource, stack: Stack) -> Iterator[Problem]:
+    arns = res.props.get("managedPolicyArns")
+    if arns is UNKNOWN or any(a is UNKNOWN for a in as_list(arns)):
+        if not _policies_in_stack(res, "managedPolicyArns", stack):
+            yield unknown(
+                f"{res.label}: managedPolicyArns are not known until apply, so they cannot be checked"
+            )
+    for arn in as_list(arns):
+        problem = _broad_managed_problem(res, arn)
+        if problem:
+            yield problem
+    inline = res.props.get("inlinePolicies")
+    if inline is UNKNOWN:
+        yield unknown(f"{res.label}: inlinePolicies are not known until apply, so they cannot be checked")
+        return
+    for i, entry in enumerate(as_list(inline)):
+        if not isinstance(entry, dict):
+            yield unknown(f"{res.label}: inline policy #{i} is not known until apply")
+            continue
+        name = entry.get("name")
+        where = (
+            f"{res.label}: inline policy '{name}'"
+            if isinstance(name, str) and name
+            else f"{res.label}: inline policy #{i}"
+        )
+        yield from _document_problems(where, entry.get("policy"))
+
+
+@rule(
+    id="ACC-004",
+    title="IAM policies grant least privilege",
+    severity=Severity.HIGH,
+    types=IAM_POLICY_DOCUMENT_TYPES | IAM_POLICY_ATTACHMENT_TYPES | {IAM_ROLE},
+    remediation=(
+        "List the actions the principal needs and scope Resource to the ARNs of the data stores and roles "
+        "it uses; replace broad AWS managed policies with customer-managed ones."
+    ),
+)
+def iam_least_privilege(res: Resource, stack: Stack) -> Iterator[Problem]:
+    """Identity policies name their actions and the data stores they reach.
+
+    Per Allow statement: no `"*"` action, no NotAction, no `service:*` on a data service, no
+    data-plane action (after wildcard expansion) or iam:PassRole on every resource. Attachments and
+    a role's managedPolicyArns must not name broad AWS managed policies.
+    """
+    if res.type in IAM_POLICY_ATTACHMENT_TYPES:
+        yield from _attachment_problems(res, stack)
+    elif res.type == IAM_ROLE:
+        yield from _role_problems(res, stack)
+    else:
+        yield from _document_problems(f"{res.label}: policy", res.props.get("policy"))
+
+
+# --- ACC-005 ---------------------------------------------------------------------------------------
+
+
+def _assumable_actions(st: Statement) -> Any:
+    """The sts:AssumeRole* actions the statement covers; UNKNOWN when its actions are unknown."""
+    if st.not_actions:
+        return [a for a in ASSUME_ROLE_ACTIONS if not grants_action(st.not_actions, a)]
+    if any(a is UNKNOWN for a in st.actions):
+        return UNKNOWN
+    return [a for a in ASSUME_ROLE_ACTIONS if grants_action(st.actions, a)]
+
+
+def _web_identity_restricted(st: Statement) -> Any:
+    """True when a `:sub` condition (or a non-default `:aud`) names who may use the token."""
+    maybe = False
+    for op, block in st.condition.items():
+        if not _positive_operator(op):
+            continue
+        for key, values in block.items():
+            lowered = key.lower()
+            if not (lowered.endswith(":sub") or lowered.endswith(":aud")) or not values:
+                continue
+            if any(v is UNKNOWN for v in values):
+                maybe = True
+                continue
+            if lowered.endswith(":sub"):
+                # GitHub subjects read "repo:ORG/REPO:..."; "repo:*" admits every repository.
+                texts = [v.removeprefix("repo:") if isinstance(v, str) else v for v in values]
+                if not any(_open_value(v) for v in texts):
+                    return True
+            elif not any(_open_value(v) or v == _SHARED_OIDC_AUDIENCE for v in values):
+                return True
+    return UNKNOWN if maybe else False
+
+
+def _trust_statement_problems(res: Resource, st: Statement) -> Iterator[Problem]:
+    assumable = _assumable_actions(st)
+    where = f"{res.label}: assumeRolePolicy"
+    if assumable is UNKNOWN:
+        if _may_allow(st) is not False and _everyone_principal(st) is not None:
+            yield unknown(f"{where} {_sid(st)} has actions not known until apply")
+        return
+    if not assumable:
+        return
+    fix = "name the trusted accounts or roles, or add an sts:ExternalId or aws:PrincipalOrgID condition"
+    yield from _public_statement_problems(where, st, TRUST_RESTRICTING_KEYS, fix)
+    if WEB_IDENTITY not in assumable or _may_allow(st) is False:
+        return
+    # principals("Federated") answers ["*"] for Principal "*", which the statement check above covers.
+    federated = st.principals("Federated") if isinstance(st.principal, dict) else []
+    if not federated:
+        return
+    restricted = _web_identity_restricted(st)
+    if restricted is True:
+        return
+    providers = ", ".join(p if isinstance(p, str) else "<unknown>" for p in federated)
+    if restricted is UNKNOWN or _may_allow(st) is UNKNOWN:
+        yield unknown(f"{where} {_sid(st)} trusts {providers} with a condition not known until apply")
+        return
+    yield (
+        f"{where} {_sid(st)} lets any identity of {providers} assume the role: there is no ':sub' condition "
+        "naming the workload (for GitHub, 'repo:ORG/REPO:...'); add one"
+    )
+
+
+@rule(
+    id="ACC-005",
+    title="Role trust policies do not trust everyone",
+    severity=Severity.CRITICAL,
+    types={IAM_ROLE},
+    remediation=(
+        "Trust named accounts, roles or services; add sts:ExternalId or aws:PrincipalOrgID conditions to "
+        "cross-account trusts, and a ':sub' condition to web-identity (OIDC) trusts."
+    ),
+)
+def role_trust_not_public(res: Resource, stack: Stack) -> Iterator[Problem]:
+    """No role can be assumed by everyone, nor by any identity of a web-identity provider."""
+    doc = parse_document(res.props.get("assumeRolePolicy"))
+    if doc is UNKNOWN:
+        yield unknown(
+            f"{res.label}: assumeRolePolicy is not known until apply, so it cannot be shown to trust only "
+            "named principals; build the document from known values"
+        )
+        return
+    if isinstance(doc, MalformedDocument):
+        yield f"{res.label}: assumeRolePolicy is not a valid policy document ({doc.reason}); fix the JSON"
+        return
+    for st in doc:
+        yield from _trust_statement_problems(res, st)

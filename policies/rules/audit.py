@@ -1,1 +1,639 @@
-"""(being written)"""
+"""Access audit: personal-data buckets log every access to a tamper-resistant store in territory.
+
+Three questions, one rule each: does S3 server access logging go to a bucket in the same region
+(AUD-001), does a CloudTrail trail record the S3 data events of every personal-data bucket, with
+validated and encrypted log files (AUD-002), and are the audit logs themselves kept at least the
+minimum and protected against deletion (AUD-003)?
+
+An "audit-log bucket" is a bucket tagged with the `audit-logs` category, the server-access-logging
+target of another bucket in the stack, or the bucket a CloudTrail trail of the stack writes to. The
+reverse lookups this needs (who logs where, which trail writes where) are built once per stack by
+`audit_index` and shared with the retention rules.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any
+
+from policies.documents import MalformedDocument
+from policies.model import UNKNOWN, Resource, Severity
+from policies.registry import Violation, rule, unknown
+from policies.s3 import BucketView, as_list, bucket_view
+from policies.settings import Category
+from policies.stack import Stack
+from policies.types import CLOUDTRAIL_TRAIL, S3_BUCKET_TYPES, side_types
+
+#: The catalogue category whose retention bounds apply to audit logs.
+AUDIT_LOGS = "audit-logs"
+
+_LOGGING_SIDE_TYPES = side_types("logging")
+_PARTITIONS = ("aws-cn", "aws")
+#: Data-resource values that select the objects of every bucket in the account.
+_ALL_BUCKETS = frozenset(f"arn:{p}:s3{tail}" for p in _PARTITIONS for tail in ("", ":::"))
+_LOCK_MODES = ("GOVERNANCE", "COMPLIANCE")
+_DELETE_ACTIONS = ("s3:DeleteObject", "s3:DeleteObjectVersion")
+
+
+# -- the per-stack index ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class AuditIndex:
+    """Reverse lookups over one stack's buckets and trails, built in one pass."""
+
+    buckets_by_name: dict[str, Resource] = field(default_factory=dict)
+    views: dict[Resource, BucketView] = field(default_factory=dict)
+    #: Audit-log buckets, with why each one is one ("receives the access logs of ...").
+    audit_buckets: dict[Resource, str] = field(default_factory=dict)
+    #: Bucket -> the bucket in this stack its server access logs go to.
+    logging_targets: dict[Resource, Resource] = field(default_factory=dict)
+    trails: list[Resource] = field(default_factory=list)
+
+    def view(self, bucket: Resource) -> BucketView:
+        found = self.views.get(bucket)
+        if found is None:
+            found = self.views[bucket] = bucket_view(bucket)
+        return found
+
+    def is_audit_bucket(self, bucket: Resource) -> bool:
+        return bucket in self.audit_buckets
+
+
+_INDEXES: dict[int, tuple[weakref.ref[Stack], AuditIndex]] = {}
+
+
+def audit_index(stack: Stack) -> AuditIndex:
+    """The stack's audit index, built on first use and dropped with the stack."""
+    key = id(stack)
+    entry = _INDEXES.get(key)
+    if entry is not None and entry[0]() is stack:
+        return entry[1]
+
+    def forget(ref: weakref.ref[Stack], key: int = key) -> None:
+        current = _INDEXES.get(key)
+        if current is not None and current[0] is ref:
+            del _INDEXES[key]
+
+    index = _build_index(stack)
+    _INDEXES[key] = (weakref.ref(stack, forget), index)
+    return index
+
+
+def _build_index(stack: Stack) -> AuditIndex:
+    index = AuditIndex()
+    buckets = stack.of_type(*sorted(S3_BUCKET_TYPES))
+    for bucket in buckets:
+        for key in ("bucket", "id"):
+            value = bucket.props.get(key)
+            if isinstance(value, str) and value:
+                index.buckets_by_name.setdefault(value, bucket)
+    tag = stack.settings.classification_tag
+    for bucket in buckets:
+        index.views[bucket] = view = bucket_view(bucket)
+        if stack.settings.category_of(bucket.tags).id == AUDIT_LOGS:
+            index.audit_buckets[bucket] = f"is tagged {tag}={AUDIT_LOGS}"
+        source = view.logging_source
+        if source is None:
+            continue
+        dep_keys = ("targetBucket",) if source is not bucket else ("loggings", "logging")
+        target = _resolve_bucket(stack, index, view.logging_target, source, dep_keys, exclude=bucket)
+        if target is not None:
+            index.logging_targets[bucket] = target
+            if target is not bucket:
+                index.audit_buckets.setdefault(target, f"receives the server access logs of {bucket.label}")
+    # A logging resource whose source bucket lives in another stack still makes its target an audit store.
+    for side in stack.of_type(*sorted(_LOGGING_SIDE_TYPES)):
+        if side.owner is None:
+            target = _resolve_bucket(stack, index, side.props.get("targetBucket"), side, ("targetBucket",))
+            if target is not None:
+                index.audit_buckets.setdefault(target, f"receives the server access logs of {side.label}")
+    index.trails = stack.of_type(CLOUDTRAIL_TRAIL)
+    for trail in index.trails:
+        target = _resolve_bucket(stack, index, trail.props.get("s3BucketName"), trail, ("s3BucketName",))
+        if target is not None:
+            index.audit_buckets.setdefault(target, f"receives the CloudTrail logs of {trail.label}")
+    return index
+
+
+def _resolve_bucket(
+    stack: Stack,
+    index: AuditIndex,
+    value: Any,
+    declared_by: Resource,
+    dep_keys: Iterable[str],
+    exclude: Resource | None = None,
+) -> Resource | None:
+    """The bucket a name (or bucket ARN) points at; in a preview, the property dependency says."""
+    if isinstance(value, str) and value:
+        found = index.buckets_by_name.get(_strip_bucket_arn(value))
+        if found is not None:
+            return found
+    for key in dep_keys:
+        for urn in declared_by.property_dependencies.get(key, ()):
+            candidate = stack.by_urn.get(urn)
+            if candidate is not None and candidate is not exclude and candidate.type in S3_BUCKET_TYPES:
+                return candidate
+    return None
+
+
+def _strip_bucket_arn(value: str) -> str:
+    if value.startswith("arn:") and ":::" in value:
+        return value.split(":::", 1)[1].split("/", 1)[0]
+    return value
+
+
+# -- shared helpers (also used by the retention rules) --------------------------------------------------
+
+
+def bucket_name(bucket: Resource) -> Any:
+    """The bucket's name: a string, UNKNOWN until apply, or None when nothing names it yet."""
+    name = bucket.props.get("bucket")
+    if name is UNKNOWN:
+        return UNKNOWN
+    if isinstance(name, str) and name:
+        return name
+    ident = bucket.props.get("id")
+    if isinstance(ident, str) and ident:
+        return ident
+    return None
+
+
+def is_personal_bucket(bucket: Resource, stack: Stack) -> bool:
+    return stack.settings.category_of(bucket.tags).personal
+
+
+def retention_category(res: Resource, stack: Stack) -> Category:
+    """The category whose retention bounds apply to a store.
+
+    An untagged bucket that receives access logs or CloudTrail logs holds audit logs: it takes the
+    `audit-logs` bounds (minimum and maximum) rather than the fail-safe 30 days, which would
+    contradict the audit-log minimum. A tagged bucket keeps the category it is tagged with.
+    """
+    settings = stack.settings
+    category = settings.category_of(res.tags)
+    if (
+        category.id == settings.untagged.id
+        and res.type in S3_BUCKET_TYPES
+        and audit_index(stack).is_audit_bucket(res)
+    ):
+        return settings.categories.get(AUDIT_LOGS, category)
+    return category
+
+
+def tri_any(values: Iterable[Any]) -> Any:
+    """True if any is True, else UNKNOWN if any is UNKNOWN, else False."""
+    result: Any = False
+    for value in values:
+        if value is True:
+            return True
+        if value is UNKNOWN:
+            result = UNKNOWN
+    return result
+
+
+def tri_all(values: Iterable[Any]) -> Any:
+    """False if any is False, else UNKNOWN if any is UNKNOWN, else True."""
+    result: Any = True
+    for value in values:
+        if value is False:
+            return False
+        if value is UNKNOWN:
+            result = UNKNOWN
+    return result
+
+
+# -- AUD-001 ------------------------------------------------------------------------------------------
+
+
+@rule(
+    id="AUD-001",
+    title="Personal-data buckets log access to a bucket in the same region",
+    severity=Severity.MEDIUM,
+    types=S3_BUCKET_TYPES,
+    remediation=(
+        "Enable S3 server access logging (aws.s3.BucketLogging, BucketLoggingV2 on pulumi-aws v6) "
+        "to a separate audit-log bucket in the same region as the bucket."
+    ),
+)
+def access_logging_enabled(res: Resource, stack: Stack) -> Iterator[str | Violation]:
+    """Every read and write of a personal-data bucket is recorded by S3 server access logging."""
+    if not is_personal_bucket(res, stack):
+        return
+    index = audit_index(stack)
+    if index.is_audit_bucket(res):
+        return
+    view = index.view(res)
+    target_name = view.logging_target
+    if target_name is UNKNOWN:
+        yield unknown(
+            f"{res.label}: the server access logging target is not known until apply, so it cannot be "
+            "checked; name the audit-log bucket explicitly"
+        )
+        return
+    if not target_name:
+        yield (
+            f"{res.label} holds personal data but does not log access to it: enable server access logging "
+            "to the audit-log bucket"
+        )
+        return
+    target = index.logging_targets.get(res)
+    if target is None:
+        # Not in this stack: S3 itself only accepts a target in the same region and account.
+        return
+    if target is res:
+        yield (
+            f"{res.label} writes its access logs into itself, where they can be deleted with the data they "
+            "record: send them to a separate audit-log bucket"
+        )
+        return
+    if res.region is UNKNOWN or target.region is UNKNOWN:
+        yield unknown(
+            f"{res.label}: the region of the bucket or of its access-log bucket {target.label} is not known "
+            "until apply; pin both providers' region"
+        )
+    elif isinstance(res.region, str) and isinstance(target.region, str) and res.region != target.region:
+        yield (
+            f"{res.label} is in {res.region} but logs access to {target.label} in {target.region}; "
+            "S3 only delivers access logs to a bucket in the same region: use an audit-log bucket in "
+            f"{res.region}"
+        )
+
+
+# -- AUD-002 ------------------------------------------------------------------------------------------
+
+
+@rule(
+    id="AUD-002",
+    title="CloudTrail records data events for personal-data buckets",
+    severity=Severity.HIGH,
+    types=S3_BUCKET_TYPES | {CLOUDTRAIL_TRAIL},
+    remediation=(
+        "Turn on enableLogFileValidation and set kmsKeyId on the trail, and select S3 data events "
+        "(AWS::S3::Object, readWriteType All) for every personal-data bucket."
+    ),
+)
+def cloudtrail_data_events(res: Resource, stack: Stack) -> Iterator[str | Violation]:
+    """A trail records object-level reads and writes of personal data, in tamper-evident, encrypted logs."""
+    if res.type == CLOUDTRAIL_TRAIL:
+        yield from _trail_settings(res)
+        return
+    if not is_personal_bucket(res, stack):
+        return
+    index = audit_index(stack)
+    if index.is_audit_bucket(res):
+        return
+    name = bucket_name(res)
+    shown = name if isinstance(name, str) else "NAME"
+    selector = f"arn:{stack.settings.partition}:s3:::{shown}/"
+    if not index.trails:
+        yield (
+            f"{res.label} holds personal data but no CloudTrail trail in this stack records its S3 data events: "
+            f"add a trail with a data-event selector for {selector} (AWS::S3::Object, readWriteType All); if a "
+            "trail in another stack covers it, waive this finding and give that trail as the reason"
+        )
+        return
+    verdict = tri_any(_trail_covers(trail, name, res.region) for trail in index.trails)
+    if verdict is True:
+        return
+    trails = ", ".join(t.label for t in index.trails)
+    if verdict is UNKNOWN:
+        if not isinstance(name, str):
+            yield unknown(
+                f"{res.label}: its bucket name is not known until apply, so the data-event selectors of "
+                f"{trails} cannot be matched to it; set the bucket name explicitly"
+            )
+        else:
+            yield unknown(
+                f"{res.label}: whether {trails} records its S3 data events is not known until apply "
+                "(event selectors, logging or region are computed)"
+            )
+        return
+    yield (
+        f"{res.label} holds personal data but no trail in this stack ({trails}) records all reads and writes "
+        f"of its objects: add a data-event selector for {selector} (AWS::S3::Object, readWriteType All) to a "
+        "logging trail in its region or a multi-region trail"
+    )
+
+
+def _trail_settings(trail: Resource) -> Iterator[str | Violation]:
+    validation = trail.props.get("enableLogFileValidation")
+    if validation is UNKNOWN:
+        yield unknown(f"{trail.label}: enableLogFileValidation is not known until apply; set it to true")
+    elif validation is not True:
+        yield (
+            f"{trail.label} does not validate its log files, so altered or deleted audit logs go unnoticed: "
+            "set enableLogFileValidation to true"
+        )
+    key = trail.props.get("kmsKeyId")
+    if key is UNKNOWN:
+        yield unknown(f"{trail.label}: kmsKeyId is not known until apply")
+    elif not key:
+        yield (
+            f"{trail.label} does not encrypt its logs with a customer-managed KMS key: set kmsKeyId to a key "
+            "in the same region"
+        )
+
+
+def _trail_covers(trail: Resource, name: Any, bucket_region: Any) -> Any:
+    """True, False or UNKNOWN: does the trail record every read and write of the bucket's objects?"""
+    props = trail.props
+    logging = props.get("enableLogging")
+    if logging is False:
+        return False
+    region_ok: Any = True
+    multi_region = props.get("isMultiRegionTrail")
+    if multi_region is not True:
+        if multi_region is UNKNOWN or trail.region is UNKNOWN or bucket_region is UNKNOWN:
+            region_ok = UNKNOWN
+        elif (
+            isinstance(trail.region, str) and isinstance(bucket_region, str) and trail.region != bucket_region
+        ):
+            return False
+    basic = props.get("eventSelectors")
+    advanced = props.get("advancedEventSelectors")
+    if basic is UNKNOWN or advanced is UNKNOWN:
+        selected: Any = UNKNOWN
+    else:
+        selected = tri_any(
+            [
+                *(_basic_selector_covers(s, name) for s in as_list(basic)),
+                *(_advanced_selector_covers(s, name) for s in as_list(advanced)),
+            ]
+        )
+    return tri_all([selected, region_ok, UNKNOWN if logging is UNKNOWN else True])
+
+
+def _basic_selector_covers(selector: Any, name: Any) -> Any:
+    if selector is UNKNOWN:
+        return UNKNOWN
+    if not isinstance(selector, dict):
+        return False
+    read_write = selector.get("readWriteType")
+    read_write_ok = UNKNOWN if read_write is UNKNOWN else read_write in (None, "", "All")
+    resources = selector.get("dataResources")
+    if resources is UNKNOWN:
+        return tri_all([read_write_ok, UNKNOWN])
+    return tri_all([read_write_ok, tri_any(_data_resource_covers(d, name) for d in as_list(resources))])
+
+
+def _data_resource_covers(resource: Any, name: Any) -> Any:
+    if resource is UNKNOWN:
+        return UNKNOWN
+    if not isinstance(resource, dict):
+        return False
+    kind, values = resource.get("type"), resource.get("values")
+    if kind is UNKNOWN or values is UNKNOWN:
+        return UNKNOWN
+    if kind != "AWS::S3::Object":
+        return False
+    return tri_any(_value_covers(v, name) for v in as_list(values))
+
+
+def _value_covers(value: Any, name: Any) -> Any:
+    """A basic data-resource value: every bucket, or this whole bucket (empty object prefix)."""
+    if value is UNKNOWN:
+        return UNKNOWN
+    if not isinstance(value, str):
+        return False
+    if value in _ALL_BUCKETS:
+        return True
+    if not isinstance(name, str):
+        return UNKNOWN
+    return value in _bucket_prefixes(name)
+
+
+def _bucket_prefixes(name: str) -> tuple[str, ...]:
+    return tuple(f"arn:{p}:s3:::{name}/" for p in _PARTITIONS)
+
+
+def _advanced_selector_covers(selector: Any, name: Any) -> Any:
+    if selector is UNKNOWN:
+        return UNKNOWN
+    if not isinstance(selector, dict):
+        return False
+    fields = selector.get("fieldSelectors")
+    if fields is UNKNOWN:
+        return UNKNOWN
+    by_field: dict[str, list[dict[str, Any]]] = {}
+    for item in as_list(fields):
+        if item is UNKNOWN:
+            return UNKNOWN
+        if isinstance(item, dict):
+            key = item.get("field")
+            if key is UNKNOWN:
+                return UNKNOWN
+            if isinstance(key, str):
+                by_field.setdefault(key, []).append(item)
+    # readOnly or eventName selectors record only some of the object events: not every access.
+    narrowed = bool(by_field.get("readOnly") or by_field.get("eventName"))
+    return tri_all(
+        [
+            not narrowed,
+            _field_equals(by_field.get("eventCategory"), "Data"),
+            _field_equals(by_field.get("resources.type"), "AWS::S3::Object"),
+            tri_all(_arn_selector_covers(f, name) for f in by_field.get("resources.ARN", ())),
+        ]
+    )
+
+
+def _field_equals(selectors: list[dict[str, Any]] | None, wanted: str) -> Any:
+    if not selectors:
+        return False
+    results: list[Any] = []
+    for selector in selectors:
+        equals = selector.get("equals")
+        if equals is UNKNOWN or (isinstance(equals, list) and UNKNOWN in equals):
+            results.append(UNKNOWN)
+        else:
+            results.append(wanted in as_list(equals))
+    return tri_all(results)
+
+
+def _arn_selector_covers(selector: dict[str, Any], name: Any) -> Any:
+    """A resources.ARN field selector leaves every object of the bucket selected.
+
+    Only `startsWith` selects a whole bucket (`arn:aws-cn:s3:::NAME/`); `equals` names single objects,
+    and `endsWith`/`notEndsWith` cut objects out of every bucket.
+    """
+    results: list[Any] = []
+    for op in ("equals", "endsWith", "notEndsWith"):
+        narrowing = selector.get(op)
+        if narrowing is UNKNOWN:
+            results.append(UNKNOWN)
+        elif narrowing:
+            return False
+    starts = selector.get("startsWith")
+    if starts is UNKNOWN:
+        results.append(UNKNOWN)
+    elif starts:
+        results.append(tri_any(_prefix_covers(v, name) for v in as_list(starts)))
+    for op in ("notStartsWith", "notEquals"):
+        excluded = selector.get(op)
+        if excluded is UNKNOWN:
+            results.append(UNKNOWN)
+        elif excluded:
+            results.append(tri_all(_not_excluded(v, name, op) for v in as_list(excluded)))
+    return tri_all(results)
+
+
+def _prefix_covers(value: Any, name: Any) -> Any:
+    if value is UNKNOWN:
+        return UNKNOWN
+    if not isinstance(value, str):
+        return False
+    if any(f"arn:{p}:s3:::".startswith(value) for p in _PARTITIONS):
+        return True
+    if not isinstance(name, str):
+        return UNKNOWN
+    return any(prefix.startswith(value) for prefix in _bucket_prefixes(name))
+
+
+def _not_excluded(value: Any, name: Any, op: str) -> Any:
+    """The bucket keeps all its objects despite a notStartsWith / notEquals value."""
+    if value is UNKNOWN:
+        return UNKNOWN
+    if not isinstance(value, str):
+        return True
+    if not isinstance(name, str):
+        return UNKNOWN
+    for prefix in _bucket_prefixes(name):
+        if value.startswith(prefix):
+            return False
+        if op == "notStartsWith" and prefix.startswith(value):
+            return False
+    return True
+
+
+# -- AUD-003 ------------------------------------------------------------------------------------------
+
+
+@rule(
+    id="AUD-003",
+    title="Audit logs are kept at least the minimum and protected against deletion",
+    severity=Severity.HIGH,
+    types=S3_BUCKET_TYPES,
+    remediation=(
+        "Enable S3 Object Lock with a default retention (GOVERNANCE or COMPLIANCE) of at least the audit-log "
+        "minimum, or deny s3:DeleteObject and s3:DeleteObjectVersion to every principal in the bucket policy; "
+        "keep lifecycle expiration at or above the minimum."
+    ),
+)
+def audit_logs_protected(res: Resource, stack: Stack) -> Iterator[str | Violation]:
+    """Audit logs outlive the minimum retention and nobody can delete them early."""
+    index = audit_index(stack)
+    why = index.audit_buckets.get(res)
+    if why is None:
+        return
+    audit = stack.settings.categories.get(AUDIT_LOGS)
+    minimum = audit.min_retention_days if audit is not None else None
+    keep = f"{minimum} days" if minimum is not None else "the audit-log minimum"
+    view = index.view(res)
+    who = f"{res.label} holds audit logs (it {why})"
+
+    lock_protects: Any = False
+    lock_reported = False
+    lock_gap = ""
+    lock = view.object_lock_enabled
+    if lock is UNKNOWN:
+        lock_protects = UNKNOWN
+    elif lock is True:
+        days, mode = view.object_lock_days, view.object_lock_mode
+        if days is UNKNOWN or mode is UNKNOWN:
+            lock_protects = UNKNOWN
+        elif isinstance(days, int) and minimum is not None and days < minimum:
+            lock_reported = True
+            yield (
+                f"{who} but its Object Lock default retention is {days} days, shorter than the {minimum}-day "
+                f"minimum: set defaultRetention days to at least {minimum}"
+            )
+        elif isinstance(days, int) and days > 0 and mode in _LOCK_MODES:
+            lock_protects = True
+        else:
+            lock_gap = (
+                "Object Lock is enabled without a default retention in GOVERNANCE or COMPLIANCE mode, so "
+            )
+    policy_protects = _policy_denies_delete(view.policies)
+
+    if lock_protects is True or policy_protects is True or lock_reported:
+        pass
+    elif UNKNOWN in (lock_protects, policy_protects):
+        yield unknown(
+            f"{who}: its Object Lock configuration or bucket policy is not known until apply, so its "
+            "protection against deletion cannot be checked"
+        )
+    else:
+        yield (
+            f"{who} but {lock_gap}nothing stops their deletion: set an Object Lock default retention of at "
+            f"least {keep} (GOVERNANCE or COMPLIANCE), or deny s3:DeleteObject and s3:DeleteObjectVersion to "
+            "every principal in its bucket policy"
+        )
+
+    lifecycle = view.lifecycle
+    if lifecycle is UNKNOWN:
+        yield unknown(f"{who}: its lifecycle rules are not known until apply")
+        return
+    for lc in lifecycle or ():
+        if lc.enabled is False:
+            continue
+        where = _rule_where(lc, res)
+        values = ((lc.expiration_days, "logs"), (lc.noncurrent_days, "old versions of logs"))
+        if any(v is UNKNOWN for v, _ in values) or (
+            lc.enabled is UNKNOWN and any(_below(v, minimum) for v, _ in values)
+        ):
+            yield unknown(f"{who}: lifecycle rule '{lc.id}'{where} is not known until apply")
+            continue
+        for value, what in values:
+            if _below(value, minimum):
+                yield (
+                    f"{who} but lifecycle rule '{lc.id}'{where} deletes {what} after {value} days, before the "
+                    f"{minimum}-day minimum: raise it to at least {minimum} days"
+                )
+        date = lc.expiration_date
+        if lc.enabled is True and date not in (None, "", UNKNOWN) and lc.expiration_days in (None, 0):
+            yield (
+                f"{who} but lifecycle rule '{lc.id}'{where} deletes every log on {date}, however recent: expire "
+                f"logs by age, after at least {keep}"
+            )
+
+
+def _below(value: Any, minimum: int | None) -> bool:
+    return isinstance(value, int) and value > 0 and minimum is not None and value < minimum
+
+
+def _rule_where(lc: Any, bucket: Resource) -> str:
+    return "" if lc.source is bucket else f" in {lc.source.label}"
+
+
+def _policy_denies_delete(policies: list[tuple[Resource, Any]]) -> Any:
+    """True when the bucket policies deny deleting objects and object versions to everyone."""
+    denied: set[str] = set()
+    maybe = False
+    for _source, doc in policies:
+        if doc is UNKNOWN:
+            maybe = True
+            continue
+        if isinstance(doc, MalformedDocument) or not isinstance(doc, list):
+            continue
+        for st in doc:
+            if st.has_unknown:
+                maybe = True
+            if not st.denies or st.not_principal is not None or "*" not in st.principals():
+                continue
+            for action in _DELETE_ACTIONS:
+                if st.not_actions:
+                    if not _matches_any(action, st.not_actions):
+                        denied.add(action)
+                elif _matches_any(action, st.actions):
+                    denied.add(action)
+    if denied.issuperset(_DELETE_ACTIONS):
+        return True
+    return UNKNOWN if maybe else False
+
+
+def _matches_any(action: str, patterns: list[Any]) -> bool:
+    wanted = action.lower()
+    return any(isinstance(p, str) and fnmatchcase(wanted, p.lower()) for p in patterns)

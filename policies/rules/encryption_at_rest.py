@@ -246,14 +246,14 @@ AT_REST: dict[str, AtRest] = {
         "serverSideEncryption",
         _AWS_OWNED,
         "the AWS managed key aws/dynamodb",
-        "serverSideEncryption {enabled: true, kmsKeyArn: <customer-managed key ARN>}",
+        "serverSideEncryption {enabled: true, kmsKeyArn}",
     ),
     DYNAMODB_TABLE_REPLICA: AtRest(
         _flag_and_key(None, ("kmsKeyArn",)),
         "kmsKeyArn",
         _AWS_OWNED,
         "the AWS managed key aws/dynamodb",
-        "kmsKeyArn to a customer-managed key in the replica's region",
+        "kmsKeyArn",
     ),
     RDS_INSTANCE: AtRest(
         _flag_and_key(("storageEncrypted",), ("kmsKeyId",)),
@@ -316,7 +316,7 @@ AT_REST: dict[str, AtRest] = {
         "kmsMasterKeyId",
         "uses SSE-SQS (a key owned by SQS) or no encryption",
         "the AWS managed key aws/sqs",
-        "kmsMasterKeyId (and drop sqsManagedSseEnabled)",
+        "kmsMasterKeyId (instead of sqsManagedSseEnabled)",
     ),
     SNS_TOPIC: AtRest(
         _key_names_encryption,
@@ -330,7 +330,7 @@ AT_REST: dict[str, AtRest] = {
         "kmsKeyId",
         _AWS_OWNED,
         "the CloudWatch Logs service key",
-        "kmsKeyId (the key policy must allow logs.<region>.amazonaws.com.cn)",
+        "kmsKeyId (its key policy must allow the CloudWatch Logs service)",
     ),
     SECRET: AtRest(
         _flag_and_key(None, ("kmsKeyId",)),
@@ -358,14 +358,14 @@ AT_REST: dict[str, AtRest] = {
         "encryptAtRest",
         _NOT_ENCRYPTED,
         "the AWS managed key aws/es",
-        "encryptAtRest {enabled: true, kmsKeyId: <customer-managed key>}",
+        "encryptAtRest {enabled: true, kmsKeyId}",
     ),
     ELASTICSEARCH_DOMAIN: AtRest(
         _flag_and_key(("encryptAtRest", "enabled"), ("encryptAtRest", "kmsKeyId")),
         "encryptAtRest",
         _NOT_ENCRYPTED,
         "the AWS managed key aws/es",
-        "encryptAtRest {enabled: true, kmsKeyId: <customer-managed key>}",
+        "encryptAtRest {enabled: true, kmsKeyId}",
     ),
     REDSHIFT_CLUSTER: AtRest(
         _flag_and_key(("encrypted",), ("kmsKeyId",)),
@@ -393,7 +393,7 @@ AT_REST: dict[str, AtRest] = {
         "serverSideEncryption",
         _NOT_ENCRYPTED,
         "an AWS owned key",
-        "serverSideEncryption {enabled: true, keyType: 'CUSTOMER_MANAGED_CMK', keyArn: <key ARN>}",
+        "serverSideEncryption {enabled: true, keyType: 'CUSTOMER_MANAGED_CMK', keyArn}",
     ),
     BACKUP_VAULT: AtRest(
         _flag_and_key(None, ("kmsKeyArn",)),
@@ -444,7 +444,7 @@ def store_encryption(res: Resource, stack: Stack) -> Iterator[Problem]:
     spec = AT_REST[res.type]
     declared = spec.read(res, stack)
     encrypted, ref = declared.encrypted, declared.key
-    fix = f"set {spec.fix} to a customer-managed KMS key in {_region_text(res)}"
+    fix = f"set {spec.fix}, naming a customer-managed KMS key in {_region_text(res)}"
     if encrypted is UNKNOWN:
         yield unknown(f"{res.label}: whether it is encrypted is not known until apply; {fix}")
         return

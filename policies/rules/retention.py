@@ -1,1 +1,350 @@
-"""(being written)"""
+"""Retention: personal data expires within its category's maximum, logs are kept their minimum.
+
+The bounds come from the data category in the catalogue (`max_retention_days`,
+`min_retention_days`), never from numbers in the code. Buckets are read through `bucket_view`, so
+lifecycle rules count the same whether they sit inline on a legacy bucket or in a
+`BucketLifecycleConfiguration[V2]` side resource. A rule only counts for the whole bucket when its
+filter has an empty prefix and selects by neither tag nor object size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from policies.model import UNKNOWN, Resource, Severity
+from policies.registry import Violation, rule, unknown
+from policies.rules.audit import audit_index, retention_category, tri_all, tri_any
+from policies.s3 import LifecycleRule, as_list, first
+from policies.settings import Category
+from policies.stack import Stack
+from policies.types import DYNAMODB_TABLE, LOG_GROUP, S3_BUCKET_TYPES
+
+#: The values CloudWatch Logs accepts for retentionInDays (0 or absent: never expire).
+LOG_RETENTION_VALUES = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+
+
+# -- lifecycle helpers ---------------------------------------------------------------------------------
+
+
+def _days(value: Any) -> Any:
+    """A positive day count, UNKNOWN, or None (unset; providers report an unset block as 0)."""
+    if value is UNKNOWN:
+        return UNKNOWN
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return None
+
+
+def _enabled(lc: LifecycleRule) -> Any:
+    if lc.enabled is UNKNOWN:
+        return UNKNOWN
+    return lc.enabled is True
+
+
+def _where(lc: LifecycleRule, bucket: Resource) -> str:
+    return "" if lc.source is bucket else f" in {lc.source.label}"
+
+
+def _raw_rule(lc: LifecycleRule, bucket: Resource) -> Any:
+    """The rule as declared, to read the filter parts `LifecycleRule` does not carry (tags, sizes)."""
+    raws = as_list(lc.source.props.get("lifecycleRules" if lc.source is bucket else "rules"))
+    if lc.id.startswith("#") and lc.id[1:].isdigit():
+        position = int(lc.id[1:])
+        return raws[position] if position < len(raws) else None
+    for raw in raws:
+        if isinstance(raw, dict) and raw.get("id") == lc.id:
+            return raw
+    return None
+
+
+def _narrowed(lc: LifecycleRule, bucket: Resource) -> Any:
+    """True when the rule selects objects by tag or size, so other objects escape it."""
+    raw = _raw_rule(lc, bucket)
+    if raw is UNKNOWN:
+        return UNKNOWN
+    if not isinstance(raw, dict):
+        return False
+    if lc.source is bucket:
+        return _present(raw.get("tags"))
+    flt = first(raw.get("filter"))
+    if flt is UNKNOWN:
+        return UNKNOWN
+    if not isinstance(flt, dict):
+        return False
+    parts = [flt.get("tag"), flt.get("objectSizeGreaterThan"), flt.get("objectSizeLessThan")]
+    both = first(flt.get("and"))
+    if both is UNKNOWN:
+        return UNKNOWN
+    if isinstance(both, dict):
+        parts += [both.get("tags"), both.get("objectSizeGreaterThan"), both.get("objectSizeLessThan")]
+    return tri_any(_present(p) for p in parts)
+
+
+def _present(value: Any) -> Any:
+    if value is UNKNOWN:
+        return UNKNOWN
+    return value not in (None, "", 0, "0", {}, [])
+
+
+def _whole_bucket(lc: LifecycleRule, bucket: Resource) -> Any:
+    prefix = UNKNOWN if lc.prefix is UNKNOWN else lc.prefix == ""
+    narrowed = _narrowed(lc, bucket)
+    return tri_all([prefix, UNKNOWN if narrowed is UNKNOWN else not narrowed])
+
+
+def _kind(category: Category) -> str:
+    return f"category '{category.id}'"
+
+
+# -- RET-001 -------------------------------------------------------------------------------------------
+
+
+@rule(
+    id="RET-001",
+    title="Personal data expires within its category's maximum",
+    severity=Severity.MEDIUM,
+    types=S3_BUCKET_TYPES,
+    remediation=(
+        "Add an enabled lifecycle rule with an empty filter whose expiration days are at most the data "
+        "category's maximum retention (and at least its minimum, for logs)."
+    ),
+)
+def personal_data_expires(res: Resource, stack: Stack) -> Iterator[str | Violation]:
+    """Every object of a personal-data bucket is deleted by a lifecycle rule within the category's maximum."""
+    category = retention_category(res, stack)
+    if not category.personal:
+        return
+    maximum, minimum = category.max_retention_days, category.min_retention_days
+    if maximum is None and minimum is None:
+        return
+    lifecycle = audit_index(stack).view(res).lifecycle
+    if lifecycle is UNKNOWN:
+        yield unknown(
+            f"{res.label}: its lifecycle rules are not known until apply, so retention cannot be checked"
+        )
+        return
+    if not lifecycle:
+        if maximum is not None:
+            yield (
+                f"{res.label} has no lifecycle rule, so the personal data it holds ({_kind(category)}) is kept "
+                f"forever: add a lifecycle rule that expires current versions after at most {maximum} days"
+            )
+        return
+    satisfied: Any = False
+    whole_bucket_reported = False
+    for lc in lifecycle:
+        enabled = _enabled(lc)
+        if enabled is False:
+            continue
+        where = _where(lc, res)
+        whole = _whole_bucket(lc, res)
+        days = _days(lc.expiration_days)
+        if days is UNKNOWN:
+            within: Any = UNKNOWN
+        elif isinstance(days, int):
+            within = maximum is None or days <= maximum
+            if enabled is True and maximum is not None and days > maximum:
+                whole_bucket_reported |= whole is True
+                yield (
+                    f"{res.label}: lifecycle rule '{lc.id}'{where} expires objects after {days} days, longer than "
+                    f"the {maximum}-day maximum for {_kind(category)}: lower it to {maximum} days or less"
+                )
+            if enabled is True and minimum is not None and days < minimum:
+                yield (
+                    f"{res.label}: lifecycle rule '{lc.id}'{where} deletes objects after {days} days, before the "
+                    f"{minimum}-day minimum for {_kind(category)}: keep them at least {minimum} days"
+                )
+        else:
+            within = False
+            date = lc.expiration_date
+            if enabled is True and date not in (None, "", UNKNOWN):
+                whole_bucket_reported |= whole is True
+                yield (
+                    f"{res.label}: lifecycle rule '{lc.id}'{where} expires objects on a fixed date ({date}), so "
+                    f"objects written later are kept forever: expire them by age, after at most {maximum} days"
+                    if maximum is not None
+                    else f"{res.label}: lifecycle rule '{lc.id}'{where} expires objects on a fixed date ({date}): "
+                    "expire them by age instead"
+                )
+        satisfied = tri_any([satisfied, tri_all([enabled, whole, within])])
+    if maximum is None or satisfied is True:
+        return
+    if satisfied is UNKNOWN:
+        yield unknown(
+            f"{res.label}: whether a lifecycle rule expires every object within {maximum} days is not known "
+            "until apply (its status, filter or days are computed)"
+        )
+    elif not whole_bucket_reported:
+        yield (
+            f"{res.label}: no enabled lifecycle rule with an empty filter expires current versions within "
+            f"{maximum} days ({_kind(category)}), so some objects are kept forever: add a rule with an empty "
+            f"filter and expiration days of at most {maximum}"
+        )
+
+
+# -- RET-002 -------------------------------------------------------------------------------------------
+
+
+@rule(
+    id="RET-002",
+    title="Old versions of personal data expire too",
+    severity=Severity.MEDIUM,
+    types=S3_BUCKET_TYPES,
+    remediation=(
+        "In a lifecycle rule with an empty filter, set noncurrentVersionExpiration (noncurrentDays on "
+        "BucketLifecycleConfiguration[V2], days on the legacy inline rule) to at most the category's maximum."
+    ),
+)
+def old_versions_expire(res: Resource, stack: Stack) -> Iterator[str | Violation]:
+    """In a versioned bucket, deleting an object keeps its old versions: they need their own expiration."""
+    category = retention_category(res, stack)
+    if not category.personal or category.max_retention_days is None:
+        return
+    maximum = category.max_retention_days
+    view = audit_index(stack).view(res)
+    if view.versioning is True or view.object_lock_enabled is True:
+        versioned: Any = True
+    elif view.versioning is UNKNOWN or view.object_lock_enabled is UNKNOWN:
+        versioned = UNKNOWN
+    else:
+        return
+    lifecycle = view.lifecycle
+    if lifecycle is UNKNOWN:
+        yield unknown(
+            f"{res.label}: its lifecycle rules are not known until apply, so old versions cannot be checked"
+        )
+        return
+    satisfied: Any = False
+    too_long: list[str] = []
+    for lc in lifecycle or ():
+        enabled = _enabled(lc)
+        if enabled is False:
+            continue
+        days = _days(lc.noncurrent_days)
+        within = UNKNOWN if days is UNKNOWN else isinstance(days, int) and days <= maximum
+        whole = _whole_bucket(lc, res)
+        if enabled is True and whole is True and isinstance(days, int) and days > maximum:
+            too_long.append(f"rule '{lc.id}'{_where(lc, res)} keeps them {days} days")
+        satisfied = tri_any([satisfied, tri_all([enabled, whole, within])])
+    if satisfied is True:
+        return
+    fix = (
+        f"add noncurrentVersionExpiration of at most {maximum} days to a lifecycle rule with an empty filter"
+    )
+    if satisfied is UNKNOWN or versioned is UNKNOWN:
+        yield unknown(
+            f"{res.label}: whether it keeps old versions, or whether they expire within {maximum} days, is not "
+            f"known until apply; {fix}"
+        )
+        return
+    why = "Object Lock keeps versions" if view.versioning is not True else "versioning is on"
+    detail = f" ({'; '.join(too_long)})" if too_long else ""
+    yield (
+        f"{res.label} keeps old versions ({why}) but no enabled lifecycle rule expires them within {maximum} "
+        f"days{detail}; old versions keep personal data forever and a deletion request would leave copies: {fix}"
+    )
+
+
+# -- RET-003 -------------------------------------------------------------------------------------------
+
+
+@rule(
+    id="RET-003",
+    title="Logs and tables expire personal data",
+    severity=Severity.MEDIUM,
+    types=(LOG_GROUP, DYNAMODB_TABLE),
+    remediation=(
+        "Set retentionInDays on CloudWatch log groups within the category's bounds; enable ttl (with an "
+        "attributeName) on DynamoDB tables holding personal data and write each item's expiry time."
+    ),
+)
+def logs_and_tables_expire(res: Resource, stack: Stack) -> Iterator[str | Violation]:
+    """Log groups and tables delete personal data on their own, within the category's bounds."""
+    category = stack.settings.category_of(res.tags)
+    if not category.personal:
+        return
+    if res.type == LOG_GROUP:
+        yield from _log_group_retention(res, category)
+    else:
+        yield from _table_ttl(res, category)
+
+
+def _log_group_retention(res: Resource, category: Category) -> Iterator[str | Violation]:
+    maximum, minimum = category.max_retention_days, category.min_retention_days
+    days = res.props.get("retentionInDays")
+    if days is UNKNOWN:
+        yield unknown(f"{res.label}: retentionInDays is not known until apply")
+        return
+    suggestion = suggested_log_retention(minimum, maximum)
+    if not isinstance(days, int) or days <= 0:
+        if maximum is not None:
+            yield (
+                f"{res.label} keeps its log events forever (retentionInDays is not set), but {_kind(category)} "
+                f"may be kept at most {maximum} days: set retentionInDays to {suggestion}"
+            )
+        return
+    if maximum is not None and days > maximum:
+        yield (
+            f"{res.label} keeps its log events {days} days, longer than the {maximum}-day maximum for "
+            f"{_kind(category)}: set retentionInDays to {suggestion}"
+        )
+    if minimum is not None and days < minimum:
+        yield (
+            f"{res.label} keeps its log events {days} days, less than the {minimum}-day minimum for "
+            f"{_kind(category)}: set retentionInDays to {suggestion}"
+        )
+
+
+def suggested_log_retention(minimum: int | None, maximum: int | None) -> int | None:
+    """The longest retentionInDays CloudWatch accepts within the bounds (the maximum if none fits)."""
+    fitting = [
+        v
+        for v in LOG_RETENTION_VALUES
+        if (maximum is None or v <= maximum) and (minimum is None or v >= minimum)
+    ]
+    return fitting[-1] if fitting else maximum
+
+
+def _table_ttl(res: Resource, category: Category) -> Iterator[str | Violation]:
+    maximum = category.max_retention_days
+    if maximum is None:
+        return
+    ttl = first(res.props.get("ttl"))
+    if ttl is UNKNOWN:
+        yield unknown(f"{res.label}: its ttl setting is not known until apply")
+        return
+    enabled = ttl.get("enabled") if isinstance(ttl, dict) else None
+    attribute = ttl.get("attributeName") if isinstance(ttl, dict) else None
+    if enabled is UNKNOWN or (enabled is True and attribute is UNKNOWN):
+        yield unknown(f"{res.label}: its ttl setting is not known until apply")
+        return
+    if enabled is True and isinstance(attribute, str) and attribute:
+        return
+    yield (
+        f"{res.label} holds personal data ({_kind(category)}) but its items never expire: enable ttl with an "
+        f"attributeName and set that attribute so items expire within {maximum} days"
+    )

@@ -65,12 +65,15 @@ def type_of(urn: str) -> str:
 
 
 def tags_of(props: dict[str, Any]) -> dict[str, Any]:
-    tags = props.get("tags")
-    if not isinstance(tags, dict):
-        tags = props.get("tagsAll")
-    if isinstance(tags, dict):
-        return tags
-    return {}
+    """The resource's tags: `tagsAll` (provider default tags included, after apply) under `tags`."""
+    merged: dict[str, Any] = {}
+    for key in ("tagsAll", "tags"):
+        tags = props.get(key)
+        if isinstance(tags, dict):
+            merged.update(tags)
+        elif tags is UNKNOWN and key == "tags":
+            return UNKNOWN
+    return merged
 
 
 def resource_from_state(state: dict[str, Any], *, provider: str | None = None) -> Resource:
@@ -91,5 +94,6 @@ def resource_from_state(state: dict[str, Any], *, provider: str | None = None) -
             k: [d for d in (v or []) if isinstance(d, str)] for k, v in prop_deps.items() if isinstance(k, str)
         },
         tags=tags_of(props),
+        input_keys=frozenset(k for k in (state.get("inputs") or {}) if k != "__defaults"),
         source_position=state.get("sourcePosition") if isinstance(state.get("sourcePosition"), str) else None,
     )

@@ -1,0 +1,289 @@
+"""The custom resources' specs as pydantic models: the one definition the CRDs are generated from.
+
+Field names are the Kubernetes camelCase ones (`dataStores`, `maxAgeDays`); Python code reads the
+snake_case attributes. Validators that need the territory (allowed regions, partition) read them from
+the validation context (`{"settings": policies.settings.Settings}`), so a tuned catalogue tunes them.
+Every validator message ends with the fix, because `residency enforce` prints it verbatim.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from policies.settings import DEFAULT_ALLOWED_REGIONS, Settings
+
+GROUP = "residency.pushauction.com"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+
+#: Subject ids that cannot widen a key prefix: no '/', no wildcard, no '..', no leading/trailing dot.
+SUBJECT_ID = re.compile(r"^(?!\.)(?!.*\.\.)[A-Za-z0-9._@+=-]{1,128}(?<!\.)$")
+SUBJECT_PLACEHOLDER = "{subjectId}"
+_BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+_TABLE = r"^[A-Za-z0-9_.-]{3,255}$"
+_ATTRIBUTE = r"^[A-Za-z0-9_.-]{1,255}$"
+_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, str_strip_whitespace=False
+    )
+
+
+def _settings(info: ValidationInfo) -> Settings:
+    settings = (info.context or {}).get("settings")
+    return settings if isinstance(settings, Settings) else Settings(allowed_regions=DEFAULT_ALLOWED_REGIONS)
+
+
+class Mode(str, Enum):
+    ENFORCE = "Enforce"
+    AUDIT = "Audit"
+
+
+class _Store(Model):
+    region: str = Field(description="AWS region of the store; must be inside the territory.")
+
+    @field_validator("region")
+    @classmethod
+    def _in_territory(cls, value: str, info: ValidationInfo) -> str:
+        allowed = _settings(info).allowed_regions
+        if value not in allowed:
+            raise ValueError(
+                f"region {value!r} is outside the territory; personal data must stay in {' or '.join(allowed)}"
+            )
+        return value
+
+
+class S3Store(_Store):
+    bucket: str = Field(pattern=_BUCKET, description="S3 bucket name.")
+
+
+class DynamoDBStore(_Store):
+    table: str = Field(pattern=_TABLE, description="DynamoDB table name.")
+    ttl_attribute: str = Field(
+        default="expiresAt",
+        pattern=_ATTRIBUTE,
+        description="Numeric attribute holding the item's expiry (epoch seconds); TTL is enabled on it.",
+    )
+
+
+class DataStore(Model):
+    """Exactly one of `s3` or `dynamodb`."""
+
+    s3: S3Store | None = None
+    dynamodb: DynamoDBStore | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> DataStore:
+        if (self.s3 is None) == (self.dynamodb is None):
+            raise ValueError("give exactly one of `s3: {bucket, region}` or `dynamodb: {table, region}`")
+        return self
+
+    @property
+    def label(self) -> str:
+        return f"s3://{self.s3.bucket}" if self.s3 else f"dynamodb:{self.dynamodb.table}"  # type: ignore[union-attr]
+
+
+class Match(Model):
+    prefix: str = Field(default="", max_length=1024, description="Key prefix; empty matches every key.")
+    tags: dict[str, str] = Field(default_factory=dict, description="Object tags that must all be present.")
+
+
+class Rule(Model):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    match: Match = Field(default_factory=Match)
+    max_age_days: int = Field(ge=1, le=36500, description="Delete object versions at least this many days old.")
+    min_age_days: int | None = Field(
+        default=None, ge=0, le=36500, description="Never delete anything younger (a retention floor)."
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Rule:
+        if self.min_age_days is not None and self.min_age_days > self.max_age_days:
+            raise ValueError(
+                f"minAgeDays ({self.min_age_days}) is above maxAgeDays ({self.max_age_days}); "
+                "lower minAgeDays or raise maxAgeDays"
+            )
+        return self
+
+    @property
+    def delete_age_days(self) -> int:
+        """The age at which this rule allows deletion (the floor can only make it later)."""
+        return max(self.max_age_days, self.min_age_days or 0)
+
+
+class BlastRadius(Model):
+    max_deletes: int | None = Field(default=None, ge=0, description="Stop if a sweep would delete more.")
+    max_percent: float | None = Field(
+        default=None, gt=0, le=100, description="Stop if a sweep would delete more than this % of versions."
+    )
+
+
+class RetentionPolicySpec(Model):
+    data_stores: list[DataStore] = Field(min_length=1)
+    rules: list[Rule] = Field(min_length=1)
+    mode: Mode = Mode.ENFORCE
+    blast_radius: BlastRadius | None = None
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_names(cls, rules: list[Rule]) -> list[Rule]:
+        seen: set[str] = set()
+        for rule in rules:
+            if rule.name in seen:
+                raise ValueError(f"rule name {rule.name!r} appears twice; give every rule a unique name")
+            seen.add(rule.name)
+        return rules
+
+
+class AuditLog(Model):
+    bucket: str = Field(pattern=_BUCKET, description="Audit bucket receiving S3 server access logs.")
+    prefix: str = Field(default="", max_length=512, description="Key prefix of the log objects.")
+    min_retention_days: int = Field(ge=1, le=36500, description="Logs must be kept at least this long.")
+    lookback_days: int = Field(default=7, ge=1, le=366, description="How far back access logs are reviewed.")
+
+
+_ARN_PRINCIPAL = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):(?P<service>iam|sts)::(?P<account>\d{12}):"
+    r"(?P<resource>root|(user|role|assumed-role|federated-user)/[\w+=,.@/-]+)$"
+)
+
+
+class AccessAuditPolicySpec(Model):
+    data_stores: list[DataStore] = Field(min_length=1)
+    audit_log: AuditLog
+    allowed_principals: list[str] = Field(default_factory=list)
+    mode: Mode = Mode.ENFORCE
+
+    @field_validator("allowed_principals")
+    @classmethod
+    def _arns(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        partition = _settings(info).partition
+        for index, arn in enumerate(values):
+            found = _ARN_PRINCIPAL.match(arn)
+            if not found:
+                raise ValueError(
+                    f"[{index}] {arn!r} is not an IAM principal ARN; write it like "
+                    f"arn:{partition}:iam::123456789012:role/reader"
+                )
+            if found["partition"] != partition:
+                raise ValueError(f"[{index}] {arn!r} is in partition {found['partition']}; use arn:{partition}:")
+        return values
+
+
+class ErasureS3Store(S3Store):
+    key_prefix: str = Field(
+        min_length=1,
+        max_length=1024,
+        description="Key prefix of one subject's objects; contains {subjectId} followed by '/'.",
+    )
+
+    @field_validator("key_prefix")
+    @classmethod
+    def _one_subject(cls, value: str) -> str:
+        if value.count(SUBJECT_PLACEHOLDER) != 1:
+            raise ValueError(
+                "keyPrefix must contain {subjectId} exactly once (like users/{subjectId}/), "
+                "or the erasure would not be scoped to one subject"
+            )
+        if f"{SUBJECT_PLACEHOLDER}/" not in value:
+            raise ValueError(
+                "keyPrefix must have '/' right after {subjectId} (like users/{subjectId}/); "
+                "otherwise subject 'ab' would also erase subject 'abc'"
+            )
+        if any(ch in value for ch in "*?[]"):
+            raise ValueError("keyPrefix is a literal prefix; remove wildcard characters")
+        return value
+
+
+class ErasureDynamoDBStore(_Store):
+    table: str = Field(pattern=_TABLE)
+    partition_key: str = Field(pattern=_ATTRIBUTE, description="The table's partition (hash) key attribute.")
+
+
+class ErasureDataStore(Model):
+    s3: ErasureS3Store | None = None
+    dynamodb: ErasureDynamoDBStore | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ErasureDataStore:
+        if (self.s3 is None) == (self.dynamodb is None):
+            raise ValueError(
+                "give exactly one of `s3: {bucket, region, keyPrefix}` or `dynamodb: {table, region, partitionKey}`"
+            )
+        return self
+
+    @property
+    def label(self) -> str:
+        return f"s3://{self.s3.bucket}" if self.s3 else f"dynamodb:{self.dynamodb.table}"  # type: ignore[union-attr]
+
+
+class ErasureRequestSpec(Model):
+    subject_id: str = Field(description="The data subject's id: [A-Za-z0-9._@+=-], no leading/trailing dot.")
+    data_stores: list[ErasureDataStore] = Field(min_length=1)
+    deadline: datetime | None = Field(default=None, description="When the erasure must be complete (RFC 3339).")
+
+    @field_validator("subject_id")
+    @classmethod
+    def _safe_subject(cls, value: str) -> str:
+        if not value:
+            raise ValueError("subjectId is empty; an empty id would erase every subject's data")
+        if not SUBJECT_ID.match(value):
+            raise ValueError(
+                f"subjectId {value!r} could widen the key prefix; use only letters, digits and ._@+=- "
+                "(no '/', '*', '..', spaces, or leading/trailing '.')"
+            )
+        return value
+
+    @field_validator("deadline")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("deadline has no time zone; write it like 2026-12-31T00:00:00Z")
+        return value
+
+
+class Metadata(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=253, pattern=_NAME)]
+    namespace: str | None = None
+    generation: int | None = None
+
+
+KINDS: dict[str, type[Model]] = {
+    "RetentionPolicy": RetentionPolicySpec,
+    "AccessAuditPolicy": AccessAuditPolicySpec,
+    "ErasureRequest": ErasureRequestSpec,
+}
+Kind = Literal["RetentionPolicy", "AccessAuditPolicy", "ErasureRequest"]
+
+
+class Document(BaseModel):
+    """One validated custom resource, with where it came from (for messages)."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    kind: Kind
+    metadata: Metadata
+    spec: Any
+    source: str
+    index: int
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind}/{self.metadata.name}"
