@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies.model import UNKNOWN
+from policies.model import UNKNOWN, UNKNOWN_SENTINEL
 
 
 class MalformedDocument:
@@ -88,11 +88,18 @@ def parse_document(raw: Any) -> list[Statement] | MalformedDocument | Any:
     if raw is None or raw == "":
         return []
     doc = raw
+    # JSON text holds no UNKNOWN objects; only a dict built by the engine (mocks, CrossGuard) can.
+    may_hold_unknown = True
     if isinstance(raw, str):
         try:
             doc = json.loads(raw)
         except ValueError:
             return MalformedDocument("not valid JSON")
+        may_hold_unknown = UNKNOWN_SENTINEL in raw
+        if may_hold_unknown:
+            from policies.sources.state import normalize
+
+            doc = normalize(doc)
     if not isinstance(doc, dict):
         return MalformedDocument("a policy document is a JSON object with a Statement list")
     statements = doc.get("Statement", doc.get("statement"))
@@ -124,7 +131,7 @@ def parse_document(raw: Any) -> list[Statement] | MalformedDocument | Any:
                 principal=st.get("Principal"),
                 not_principal=st.get("NotPrincipal"),
                 condition=normalized_condition,
-                has_unknown=_contains_unknown(st),
+                has_unknown=may_hold_unknown and _contains_unknown(st),
             )
         )
     return out

@@ -71,11 +71,17 @@ def arn_region(ref: Any) -> str | None:
 
 def find_key(stack: Stack, ref: str) -> Resource | None:
     """The key or alias resource of the stack that `ref` names (by arn, id, keyId or alias name)."""
+    return stack.memo("kms.keys_by_reference", _index_keys).get(ref)
+
+
+def _index_keys(stack: Stack) -> dict[str, Resource]:
+    index: dict[str, Resource] = {}
     for candidate in stack.of_type(*KEY_OR_ALIAS_TYPES):
         props = candidate.props
-        if ref in (props.get("arn"), props.get("id"), props.get("keyId"), props.get("name")):
-            return candidate
-    return None
+        for ref in (props.get("arn"), props.get("id"), props.get("keyId"), props.get("name")):
+            if isinstance(ref, str) and ref:
+                index.setdefault(ref, candidate)
+    return index
 
 
 def key_from_dependencies(res: Resource, prop: str, stack: Stack) -> Resource | None:

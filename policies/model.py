@@ -96,6 +96,8 @@ class Resource:
     side: dict[str, list[Resource]] = field(default_factory=dict)
     #: For a side resource: the bucket it configures, once joined.
     owner: Resource | None = None
+    #: Derived views rules compute once per resource (e.g. the bucket view).
+    cache: dict[str, Any] = field(default_factory=dict)
 
     def get(self, *path: str | int, default: Any = None) -> Any:
         """Nested lookup in props: `res.get("versioning", "enabled")`; lists are indexed by int."""

@@ -81,6 +81,15 @@ class BucketView:
 
 
 def bucket_view(bucket: Resource) -> BucketView:
+    """The bucket's settings; computed once per bucket, after the stack has joined side resources."""
+    cached = bucket.cache.get("bucket_view")
+    if cached is not None:
+        return cached
+    view = bucket.cache["bucket_view"] = _build_view(bucket)
+    return view
+
+
+def _build_view(bucket: Resource) -> BucketView:
     view = BucketView(bucket=bucket)
     props = bucket.props
     side = bucket.side

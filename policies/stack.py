@@ -78,6 +78,8 @@ class Stack:
     def _index(self) -> None:
         by_type: dict[str, list[Resource]] = defaultdict(list)
         for res in self.resources:
+            # What a previous stack joined or derived for this resource does not carry over.
+            res.side, res.owner, res.cache = {}, None, {}
             self.by_urn[res.urn] = res
             by_type[res.type].append(res)
         self.by_type = dict(by_type)

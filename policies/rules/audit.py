@@ -296,7 +296,7 @@ def cloudtrail_data_events(res: Resource, stack: Stack) -> Iterator[str | Violat
             "trail in another stack covers it, waive this finding and give that trail as the reason"
         )
         return
-    verdict = tri_any(_trail_covers(trail, name, res.region) for trail in index.trails)
+    verdict = tri_any(_trail_covers(trail, name, res.region) for trail in _candidate_trails(stack, name))
     if verdict is True:
         return
     trails = ", ".join(t.label for t in index.trails)
@@ -317,6 +317,52 @@ def cloudtrail_data_events(res: Resource, stack: Stack) -> Iterator[str | Violat
         f"of its objects: add a data-event selector for {selector} (AWS::S3::Object, readWriteType All) to a "
         "logging trail in its region or a multi-region trail"
     )
+
+
+def _candidate_trails(stack: Stack, name: Any) -> list[Resource]:
+    """The trails that could cover a bucket: those naming it, plus every trail whose selectors are
+    not a plain list of other buckets (all-bucket values, advanced selectors, unknowns).
+
+    Built once per stack, so checking n buckets against m trails is O(n + m), not O(n * m).
+    """
+    generic, by_name = stack.memo("audit.trails_by_bucket", _index_trail_selectors)
+    if not isinstance(name, str):
+        return audit_index(stack).trails
+    return [*generic, *by_name.get(name, ())]
+
+
+def _index_trail_selectors(stack: Stack) -> tuple[list[Resource], dict[str, list[Resource]]]:
+    generic: list[Resource] = []
+    by_name: dict[str, list[Resource]] = {}
+    for trail in audit_index(stack).trails:
+        names = _explicit_bucket_names(trail)
+        if names is None:
+            generic.append(trail)
+        else:
+            for bucket in names:
+                by_name.setdefault(bucket, []).append(trail)
+    return generic, by_name
+
+
+def _explicit_bucket_names(trail: Resource) -> set[str] | None:
+    """The buckets a trail's basic selectors name, or None when it may cover others too."""
+    if trail.props.get("advancedEventSelectors") not in (None, []):
+        return None
+    names: set[str] = set()
+    for selector in as_list(trail.props.get("eventSelectors")):
+        if not isinstance(selector, dict):
+            return None
+        resources = selector.get("dataResources")
+        if resources is UNKNOWN:
+            return None
+        for data in as_list(resources):
+            if not isinstance(data, dict) or not isinstance(data.get("values"), list | type(None)):
+                return None
+            for value in as_list(data.get("values")):
+                if not isinstance(value, str) or value in _ALL_BUCKETS or ":s3:::" not in value:
+                    return None
+                names.add(value.split(":s3:::", 1)[1].split("/", 1)[0])
+    return names
 
 
 def _trail_settings(trail: Resource) -> Iterator[str | Violation]:
