@@ -50,8 +50,11 @@ def wall(cmd: list[str], runs: int) -> tuple[float, float, float, int]:
 
 
 def peak_rss_mb(cmd: list[str]) -> float:
-    proc = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE) if os.path.exists("/usr/bin/time") else None
+    proc = (
+        subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if os.path.exists("/usr/bin/time")
+        else None
+    )
     if proc is None:
         return float("nan")
     try:
@@ -81,7 +84,9 @@ def main() -> None:
             resources = len(doc["steps"]) - 1
             mb = path.stat().st_size / 1e6
             runs = args.runs if size <= 10000 else max(1, min(args.runs, 3))
-            lo, med, hi, code = wall([*cmd, "check", str(path), "--format", "json", "--output", os.devnull], runs)
+            lo, med, hi, code = wall(
+                [*cmd, "check", str(path), "--format", "json", "--output", os.devnull], runs
+            )
             results[size] = med
             rss = peak_rss_mb([*cmd, "check", str(path), "--format", "json", "--output", os.devnull])
             print(
@@ -89,7 +94,9 @@ def main() -> None:
                 f"(min {lo:.3f}, max {hi:.3f}), {resources / med:,.0f} resources/s, peak RSS {rss:.0f} MB, exit {code}"
             )
         if 10000 in results:
-            print(f"  10k target: {results[10000]:.3f} s <= 1.500 s: {'met' if results[10000] <= 1.5 else 'MISSED'}")
+            print(
+                f"  10k target: {results[10000]:.3f} s <= 1.500 s: {'met' if results[10000] <= 1.5 else 'MISSED'}"
+            )
         if 10000 in results and 100000 in results:
             ratio = results[100000] / results[10000]
             print(f"  100k / 10k ratio: {ratio:.1f}x (target <= 12x): {'met' if ratio <= 12 else 'MISSED'}")

@@ -187,14 +187,16 @@ def load_catalog(path: Path | str | None = None) -> Catalog:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the catalogue: {exc.strerror or exc}", source=str(file)) from None
     try:
-        data = yaml.safe_load(text)
+        # libyaml's loader when the wheel has it: the catalogue loads on every check.
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise InputError(f"not valid YAML{where}; fix the syntax", source=str(file)) from None
     if not isinstance(data, dict):
-        raise InputError("a catalogue is a YAML mapping with version, territory, categories, controls",
-                         source=str(file))
+        raise InputError(
+            "a catalogue is a YAML mapping with version, territory, categories, controls", source=str(file)
+        )
     try:
         return Catalog.model_validate(data)
     except ValidationError as exc:

@@ -106,7 +106,8 @@ def check(
     ] = "table",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE.")] = None,
     fail_on: Annotated[
-        str, typer.Option("--fail-on", help="Lowest severity that fails: critical, high, medium, low or none.")
+        str,
+        typer.Option("--fail-on", help="Lowest severity that fails: critical, high, medium, low or none."),
     ] = "low",
     waivers: Annotated[
         Path | None, typer.Option("--waivers", help="YAML waivers (rule, urn, reason, owner, expires).")
@@ -179,7 +180,9 @@ def controls(
 def demo(
     fixtures: Annotated[
         Path | None,
-        typer.Option(help="Folder of real Pulumi JSON files to check as well (default: ../shared/fixtures/pulumi-public if present)."),
+        typer.Option(
+            help="Folder of real Pulumi JSON files to check as well (default: ../shared/fixtures/pulumi-public if present)."
+        ),
     ] = None,
 ) -> None:
     """Run `residency check` on the bundled examples and the real fixtures, printing each verdict."""

@@ -16,7 +16,10 @@ def controls_json(catalog: Catalog, rules: dict[str, Rule]) -> dict[str, Any]:
         "territory": catalog.territory.model_dump(),
         "categories": [c.model_dump() for c in catalog.categories],
         "controls": [
-            {**c.model_dump(exclude_none=True), "rule_details": [rule_metadata(rules[r]) for r in c.rules if r in rules]}
+            {
+                **c.model_dump(exclude_none=True),
+                "rule_details": [rule_metadata(rules[r]) for r in c.rules if r in rules],
+            }
             for c in catalog.controls
         ],
     }
@@ -28,15 +31,28 @@ def _cell(text: str) -> str:
 
 def controls_markdown(catalog: Catalog, rules: dict[str, Rule]) -> str:
     out = [f"# Controls catalogue: {catalog.policy.title}", ""]
-    out.append(f"Territory: {', '.join(catalog.territory.allowed_regions)} (partition {catalog.territory.partition})")
-    out += ["", "## Data categories", "", "| category | personal | in territory | max retention | min retention |",
-            "| --- | --- | --- | --- | --- |"]
+    out.append(
+        f"Territory: {', '.join(catalog.territory.allowed_regions)} (partition {catalog.territory.partition})"
+    )
+    out += [
+        "",
+        "## Data categories",
+        "",
+        "| category | personal | in territory | max retention | min retention |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for c in catalog.categories:
         out.append(
             f"| {c.id} ({_cell(c.title)}) | {'yes' if c.personal else 'no'} | {'yes' if c.in_territory else 'no'} "
             f"| {c.max_retention_days or '-'} | {c.min_retention_days or '-'} |"
         )
-    out += ["", "## Controls", "", "| control | kind | clause | rules / reason |", "| --- | --- | --- | --- |"]
+    out += [
+        "",
+        "## Controls",
+        "",
+        "| control | kind | clause | rules / reason |",
+        "| --- | --- | --- | --- |",
+    ]
     for c in catalog.controls:
         if c.kind == "organisational":
             impl = f"organisational: {_cell(c.reason or '')}"
@@ -44,7 +60,7 @@ def controls_markdown(catalog: Catalog, rules: dict[str, Rule]) -> str:
             parts = [f"{r} {_cell(rules[r].title)}" for r in c.rules if r in rules]
             parts += [f"runtime: {k}" for k in c.runtime]
             impl = "<br>".join(parts)
-        out.append(f"| **{c.id}** {_cell(c.title)} | {c.kind} | \"{_cell(c.clause)}\" | {impl} |")
+        out.append(f'| **{c.id}** {_cell(c.title)} | {c.kind} | "{_cell(c.clause)}" | {impl} |')
     return "\n".join(out) + "\n"
 
 
@@ -63,8 +79,10 @@ def controls_table(catalog: Catalog, rules: dict[str, Rule], color: bool) -> str
         if c.kind == "organisational":
             impl = c.reason or ""
         else:
-            impl = "\n".join([f"{r} {rules[r].title} [{rules[r].severity.value}]" for r in c.rules if r in rules]
-                             + [f"runtime: {k}" for k in c.runtime])
+            impl = "\n".join(
+                [f"{r} {rules[r].title} [{rules[r].severity.value}]" for r in c.rules if r in rules]
+                + [f"runtime: {k}" for k in c.runtime]
+            )
         table.add_row(f"{c.id}\n{c.title}", c.kind, f"\u201c{c.clause}\u201d", impl)
     console.print(table)
     return buffer.getvalue()

@@ -56,11 +56,19 @@ def run_demo(fixtures: Path | None = None) -> int:
         rules_text = " ".join(f"{r}x{n}" if n > 1 else r for r, n in sorted(rules.items())) or "-"
         style = "green" if verdict == "PASS" else "red"
         mark = "" if not expected else (" (expected)" if verdict == expected else f" (expected {expected}!)")
-        table.add_row(path.name, _format_of(path), str(result.resources), f"[{style}]{verdict}[/{style}]{mark}",
-                      sev, rules_text)
+        table.add_row(
+            path.name,
+            _format_of(path),
+            str(result.resources),
+            f"[{style}]{verdict}[/{style}]{mark}",
+            sev,
+            rules_text,
+        )
     console.print(table)
     if folder is None:
-        console.print("(no ../shared/fixtures/pulumi-public folder found: only the bundled examples were checked)")
+        console.print(
+            "(no ../shared/fixtures/pulumi-public folder found: only the bundled examples were checked)"
+        )
     console.print("Details of one: residency check policies/examples/global-template-preview.json")
     print(console.file.getvalue(), end="")
     return 1 if unexpected else 0

@@ -26,9 +26,7 @@ class Result:
     notices: list[str] = field(default_factory=list)
 
     def by_severity(self, *, include_waived: bool = False) -> dict[str, int]:
-        counts = Counter(
-            f.severity.value for f in self.findings if include_waived or not f.waived
-        )
+        counts = Counter(f.severity.value for f in self.findings if include_waived or not f.waived)
         return {s.value: counts.get(s.value, 0) for s in Severity}
 
     def failing(self, threshold: Severity) -> list[Finding]:

@@ -1,10 +1,13 @@
 """IAM action analysis: expand action patterns and tell data-plane actions from the rest.
 
 The IAM service authorization reference (every action, its access level and the resource types
-it can be scoped to) comes from the `parliament` library, so this module holds no IAM database of
-its own. parliament is imported on first use only: it costs about a quarter of a second and warns
-about `pkg_resources` on import, and `residency --help` must pay neither. Results are cached per
-action string, since the same few hundred actions repeat across thousands of policies.
+it can be scoped to) is the one the `parliament` library maintains and ships, so this module holds
+no IAM database of its own. It reads parliament's data file directly rather than importing the
+package: the import costs about a quarter of a second (pkg_resources, a 10 MB JSON parse with the
+standard library, a warning on stderr) and its expander scans every service per pattern. The compact
+index built from the file is cached on disk per parliament version (`$XDG_CACHE_HOME/residency`),
+so a check pays ~10 ms for it; `residency --help` pays nothing. Results are cached per action
+string, since the same few hundred actions repeat across thousands of policies.
 
 Unknown actions (typos, actions newer than parliament's database, services it does not know)
 never raise. An unknown action of a *data service* is treated as data-plane (fail closed: we
@@ -16,10 +19,11 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-import warnings
+import importlib.util
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from types import ModuleType
+from pathlib import Path
 from typing import Any
 
 #: IAM service prefixes whose resources hold (personal) data or the keys that protect it. Glue is
@@ -87,32 +91,70 @@ class Privilege:
         return self.access_level in DATA_ACCESS_LEVELS or self.action.lower() in EXTRA_DATA_PLANE_ACTIONS
 
 
-@functools.cache
-def _parliament() -> ModuleType:
-    # parliament imports pkg_resources, which warns on import; users must not see that.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import parliament
-    return parliament
+def _reference_file() -> Path:
+    """parliament's `iam_definition.json`, found without importing parliament."""
+    spec = importlib.util.find_spec("parliament")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the parliament package is not installed; reinstall residency")
+    return Path(next(iter(spec.submodule_search_locations))) / "iam_definition.json"
+
+
+def _cache_file(source: Path) -> Path | None:
+    base = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache")
+    try:
+        stat = source.stat()
+    except OSError:
+        return None
+    return Path(base) / "residency" / f"iam-reference-{stat.st_size}-{int(stat.st_mtime)}.json"
+
+
+def _build_compact(source: Path) -> dict[str, dict[str, list[Any]]]:
+    """prefix -> lower-case action -> [Name, access level, [resource types]]."""
+    import orjson
+
+    compact: dict[str, dict[str, list[Any]]] = {}
+    for service in orjson.loads(source.read_bytes()):
+        names = compact.setdefault(service["prefix"], {})
+        for priv in service["privileges"]:
+            types = [rt["resource_type"] for rt in priv.get("resource_types", ()) if rt.get("resource_type")]
+            names[priv["privilege"].lower()] = [priv["privilege"], priv["access_level"], types]
+    return compact
+
+
+def _load_compact() -> dict[str, dict[str, list[Any]]]:
+    import orjson
+
+    source = _reference_file()
+    cache = _cache_file(source)
+    if cache is not None:
+        try:
+            return orjson.loads(cache.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            pass
+    compact = _build_compact(source)
+    if cache is not None:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(orjson.dumps(compact))
+            tmp.replace(cache)
+        except OSError:
+            pass  # a read-only home only costs the next run the rebuild
+    return compact
 
 
 @functools.cache
 def _reference() -> dict[str, dict[str, Privilege]]:
     """prefix -> lower-case action name -> Privilege (some prefixes appear twice in the data)."""
-    index: dict[str, dict[str, Privilege]] = {}
-    for service in _parliament().iam_definition:
-        prefix = service["prefix"]
-        names = index.setdefault(prefix, {})
-        for priv in service["privileges"]:
-            names[priv["privilege"].lower()] = Privilege(
-                service=prefix,
-                name=priv["privilege"],
-                access_level=priv["access_level"],
-                resource_types=tuple(
-                    rt["resource_type"] for rt in priv.get("resource_types", ()) if rt.get("resource_type")
-                ),
+    return {
+        prefix: {
+            lower: Privilege(
+                service=prefix, name=entry[0], access_level=entry[1], resource_types=tuple(entry[2])
             )
-    return index
+            for lower, entry in names.items()
+        }
+        for prefix, names in _load_compact().items()
+    }
 
 
 def service_of(action: str) -> str:
@@ -149,18 +191,21 @@ def expand_action(action: str) -> tuple[Privilege, ...] | None:
     text = action.strip()
     if text.count(":") != 1 and text != "*":
         return None
-    try:
-        matches = _parliament().expand_action(text, raise_exceptions=False)
-    except Exception:  # noqa: BLE001 - a malformed action is "unknown", never a crash
-        return None
-    if not matches:
-        return None
-    reference = _reference()
+    if "*" not in text and "?" not in text:
+        # An exact action: a dictionary lookup, no pattern scan over the whole reference.
+        prefix, name = text.split(":", 1)
+        exact = _reference().get(prefix.lower(), {}).get(name.lower())
+        return (exact,) if exact is not None else None
+    # A pattern: IAM matches `*` and `?` case-insensitively, within a service prefix that may itself
+    # be a pattern (as parliament's expand_action does).
+    prefix_pattern, name_pattern = (p.lower() for p in text.split(":", 1)) if text != "*" else ("*", "*")
     found: dict[str, Privilege] = {}
-    for match in matches:
-        priv = reference.get(match["service"], {}).get(match["action"].lower())
-        if priv is not None:
-            found.setdefault(priv.action, priv)
+    for prefix, names in _reference().items():
+        if not fnmatch.fnmatchcase(prefix, prefix_pattern):
+            continue
+        for lower, priv in names.items():
+            if fnmatch.fnmatchcase(lower, name_pattern):
+                found.setdefault(priv.action, priv)
     return tuple(found.values()) or None
 
 

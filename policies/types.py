@@ -144,5 +144,6 @@ DATA_STORES = frozenset(
 #: Data stores that carry a classification tag (the category of personal data they hold).
 #: KMS keys and log-group-like plumbing are classified through what they protect.
 CLASSIFIED_STORES = frozenset(
-    DATA_STORES - {KMS_KEY, KMS_REPLICA_KEY, KMS_REPLICA_EXTERNAL_KEY, RDS_CLUSTER_INSTANCE, EBS_SNAPSHOT_COPY}
+    DATA_STORES
+    - {KMS_KEY, KMS_REPLICA_KEY, KMS_REPLICA_EXTERNAL_KEY, RDS_CLUSTER_INSTANCE, EBS_SNAPSHOT_COPY}
 )

@@ -56,8 +56,9 @@ def load_waivers(path: str | Path) -> list[Waiver]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the waivers file: {getattr(exc, 'strerror', None) or exc}",
-                         source=file) from None
+        raise InputError(
+            f"cannot read the waivers file: {getattr(exc, 'strerror', None) or exc}", source=file
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -65,8 +66,9 @@ def load_waivers(path: str | Path) -> list[Waiver]:
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise InputError(f"not valid YAML{where}; fix the syntax", source=file) from None
     if not isinstance(data, dict) or "waivers" not in data:
-        raise InputError("expected a mapping with a 'waivers' list (rule, urn, reason, owner, expires)",
-                         source=file)
+        raise InputError(
+            "expected a mapping with a 'waivers' list (rule, urn, reason, owner, expires)", source=file
+        )
     try:
         parsed = WaiverFile.model_validate(data)
     except ValidationError as exc:
@@ -86,8 +88,9 @@ def load_waivers(path: str | Path) -> list[Waiver]:
     known = set(all_rules())
     for i, waiver in enumerate(parsed.waivers, 1):
         if waiver.rule not in known:
-            raise InputError(f"waiver {i}, field 'rule': no rule {waiver.rule}; see `residency controls`",
-                             source=file)
+            raise InputError(
+                f"waiver {i}, field 'rule': no rule {waiver.rule}; see `residency controls`", source=file
+            )
     return parsed.waivers
 
 

@@ -46,12 +46,19 @@ def urn(type_: str, name: str) -> str:
 
 def cn_provider(region: str = "cn-north-1") -> Resource:
     return resource_from_state(
-        {"urn": CN_PROVIDER_URN, "type": "pulumi:providers:aws", "custom": True,
-         "inputs": {"region": region}, "outputs": {"region": region}}
+        {
+            "urn": CN_PROVIDER_URN,
+            "type": "pulumi:providers:aws",
+            "custom": True,
+            "inputs": {"region": region},
+            "outputs": {"region": region},
+        }
     )
 
 
-def stack(*resources: Resource, config: dict[str, Any] | None = None, provider_region: str = "cn-north-1") -> Stack:
+def stack(
+    *resources: Resource, config: dict[str, Any] | None = None, provider_region: str = "cn-north-1"
+) -> Stack:
     """A stack with the default catalogue settings and a China provider the resources point at."""
     items = [cn_provider(provider_region), *resources]
     return Stack.build(items, config=config or {}, settings=default_catalog().settings())

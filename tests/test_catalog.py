@@ -7,15 +7,18 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT
+
 from policies.catalog import DEFAULT_CATALOG, default_catalog, load_catalog
 from policies.errors import InputError
 from policies.registry import all_rules
 
 POLICY = ROOT.parent / "shared" / "seed" / "privacy-policy.txt"
-OBLIGATION = re.compile(r"\b(we will|we try|we provide|we endeavor|we take|we have established|you can|"
-                        r"you may access|we may change|we may disclose|we may update)\b", re.I)
+OBLIGATION = re.compile(
+    r"\b(we will|we try|we provide|we endeavor|we take|we have established|you can|"
+    r"you may access|we may change|we may disclose|we may update)\b",
+    re.I,
+)
 
 
 def _norm(text: str) -> str:
@@ -45,7 +48,7 @@ def test_every_obligation_sentence_is_covered_by_a_control(policy_text):
         if match is None:
             continue
         # A sentence may start with a section heading; the obligation starts at the match.
-        obligation = sentence[match.start():]
+        obligation = sentence[match.start() :]
         if not any(c in obligation or obligation in c for c in clauses):
             missing.append(obligation)
     assert not missing, missing
@@ -68,8 +71,14 @@ def test_organisational_controls_give_reasons_and_technical_ones_rules():
 
 def test_categories_match_the_policy_and_logs_keep_180_days():
     settings = default_catalog().settings()
-    expected = {"account-registration", "user-uploads", "server-logs", "preference-settings",
-                "crash-diagnostics", "cookies"}
+    expected = {
+        "account-registration",
+        "user-uploads",
+        "server-logs",
+        "preference-settings",
+        "crash-diagnostics",
+        "cookies",
+    }
     assert expected <= set(settings.categories)
     assert settings.categories["server-logs"].min_retention_days == 180
     assert settings.categories["audit-logs"].min_retention_days == 180

@@ -78,10 +78,20 @@ def test_waivers_hide_findings_and_expired_ones_are_reported(tmp_path):
     critical = [f for f in data["findings"] if f["severity"] == "critical"]
     lines = ["waivers:"]
     for f in {(f["rule"], f["urn"]) for f in critical}:
-        lines += [f"  - rule: {f[0]}", f"    urn: '{f[1]}'", "    reason: accepted for the migration window",
-                  "    owner: platform@pushauction.com", "    expires: 2999-01-01"]
-    lines += ["  - rule: RES-001", "    urn: 'urn:pulumi:*'", "    reason: an old waiver nobody renewed",
-              "    owner: someone@pushauction.com", "    expires: 2001-01-01"]
+        lines += [
+            f"  - rule: {f[0]}",
+            f"    urn: '{f[1]}'",
+            "    reason: accepted for the migration window",
+            "    owner: platform@pushauction.com",
+            "    expires: 2999-01-01",
+        ]
+    lines += [
+        "  - rule: RES-001",
+        "    urn: 'urn:pulumi:*'",
+        "    reason: an old waiver nobody renewed",
+        "    owner: someone@pushauction.com",
+        "    expires: 2001-01-01",
+    ]
     waivers = tmp_path / "waivers.yaml"
     waivers.write_text("\n".join(lines) + "\n")
     proc = run("check", NONCOMPLIANT, "--format", "json", "--waivers", str(waivers), "--fail-on", "critical")
@@ -121,10 +131,16 @@ def test_unreadable_paths_exit_2(tmp_path):
         ("waivers: [", ("not valid YAML",)),
         ("- just a list", ("'waivers' list",)),
         ("waivers:\n  - rule: RES-001\n    urn: 'urn:pulumi:*'\n", ("waiver 1", "reason", "required")),
-        ("waivers:\n  - rule: RES-001\n    urn: 'urn:pulumi:*'\n    reason: because we must\n"
-         "    owner: me@x\n    expires: next week\n", ("waiver 1", "expires", "date")),
-        ("waivers:\n  - rule: XYZ-999\n    urn: 'urn:pulumi:*'\n    reason: because we must\n"
-         "    owner: me@x\n    expires: 2030-01-01\n", ("no rule XYZ-999",)),
+        (
+            "waivers:\n  - rule: RES-001\n    urn: 'urn:pulumi:*'\n    reason: because we must\n"
+            "    owner: me@x\n    expires: next week\n",
+            ("waiver 1", "expires", "date"),
+        ),
+        (
+            "waivers:\n  - rule: XYZ-999\n    urn: 'urn:pulumi:*'\n    reason: because we must\n"
+            "    owner: me@x\n    expires: 2030-01-01\n",
+            ("no rule XYZ-999",),
+        ),
     ],
     ids=["yaml-syntax", "not-a-mapping", "missing-field", "bad-date", "unknown-rule"],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -122,14 +123,21 @@ def test_service_helpers():
     assert {"s3", "dynamodb", "kms", "secretsmanager"} <= DATA_SERVICES
 
 
-def test_importing_the_rules_does_not_import_parliament_and_first_use_is_silent():
+@pytest.mark.parametrize("cache", ["cold", "warm"])
+def test_reference_comes_from_parliaments_data_without_importing_it_and_is_silent(tmp_path, cache):
     code = (
         "import sys, policies.rules.access\n"
-        "assert 'parliament' not in sys.modules, 'parliament imported eagerly'\n"
         "from policies.iam import expand_action\n"
         "assert expand_action('s3:GetObject')\n"
-        "assert 'parliament' in sys.modules\n"
+        "assert len(expand_action('s3:Get*')) > 20\n"
+        "assert 'parliament' not in sys.modules, 'parliament imported'\n"
     )
-    done = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True, text=True)
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    if cache == "warm":
+        subprocess.run([sys.executable, "-c", code], env=env, check=True)
+        assert list((tmp_path / "residency").glob("iam-reference-*.json"))
+    done = subprocess.run(
+        [sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, env=env
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""

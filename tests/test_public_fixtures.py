@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pytest
-
 from conftest import PUBLIC_FIXTURES
+
 from policies.check import run_check
 
 FILES = sorted(PUBLIC_FIXTURES.glob("*.json")) if PUBLIC_FIXTURES.is_dir() else []
@@ -50,15 +50,22 @@ def test_infracost_60_resource_preview_fails_for_bucket_database_and_volumes():
     assert result.resources >= 45  # 60 steps: the stack and awsx components are not custom resources
     residency = {name for (type_, name), rules in by.items() if "RES-001" in rules}
     types = {type_ for (type_, name), rules in by.items() if "RES-001" in rules}
-    assert {"aws:s3/bucket:Bucket", "aws:ebs/volume:Volume", "aws:rds/cluster:Cluster",
-            "aws:rds/instance:Instance"} <= types, types
+    assert {
+        "aws:s3/bucket:Bucket",
+        "aws:ebs/volume:Volume",
+        "aws:rds/cluster:Cluster",
+        "aws:rds/instance:Instance",
+    } <= types, types
     assert len([n for n in residency]) >= 5
     # The EKS role trusts a service principal only: its trust policy is fine.
     role_rules = by.get(("aws:iam/role:Role", "example-iam-role"), set())
     assert "ACC-005" not in role_rules
     # Managed-policy ARNs copied from a global template are flagged for the aws-cn partition.
-    assert any("RES-004" in rules for (type_, _), rules in by.items()
-               if type_ == "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert any(
+        "RES-004" in rules
+        for (type_, _), rules in by.items()
+        if type_ == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+    )
 
 
 def test_sns_default_topic_policy_is_not_public():
@@ -87,5 +94,6 @@ def test_aws7_state_is_judged_with_v7_tokens():
     # v7 side resources without V2 were joined to their buckets: the public access block exists.
     assert "ACC-001" not in bucket_rules or any(
         "blockPublic" in f.message or "public access" in f.message.lower()
-        for f in result.findings if f.rule == "ACC-001"
+        for f in result.findings
+        if f.rule == "ACC-001"
     )

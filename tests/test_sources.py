@@ -16,8 +16,14 @@ PROVIDER_URN = f"{P}::pulumi:providers:aws::cn"
 
 def step(op, type_, name, inputs=None, *, provider=None, outputs=None, deps=None, old=False):
     urn = f"{P}::{type_}::{name}"
-    state = {"urn": urn, "type": type_, "custom": True, "inputs": inputs or {}, "outputs": outputs or {},
-             "propertyDependencies": deps or {}}
+    state = {
+        "urn": urn,
+        "type": type_,
+        "custom": True,
+        "inputs": inputs or {},
+        "outputs": outputs or {},
+        "propertyDependencies": deps or {},
+    }
     if provider:
         state["provider"] = provider
     s = {"op": op, "urn": urn}
@@ -41,18 +47,33 @@ def test_preview_skips_deleted_resources_and_keeps_the_rest():
 
 
 def test_unknown_sentinel_becomes_unknown_never_a_value():
-    doc = preview(step("create", "aws:s3/bucketV2:BucketV2", "b",
-                       {"bucket": UNKNOWN_SENTINEL, "tags": {"a": UNKNOWN_SENTINEL}}))
+    doc = preview(
+        step(
+            "create",
+            "aws:s3/bucketV2:BucketV2",
+            "b",
+            {"bucket": UNKNOWN_SENTINEL, "tags": {"a": UNKNOWN_SENTINEL}},
+        )
+    )
     res = stack_from_document(doc, "p.json").resources[0]
     assert res.props["bucket"] is UNKNOWN
     assert res.tags["a"] is UNKNOWN
 
 
 def test_defaults_bookkeeping_and_secrets_are_decoded():
-    secret = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "plaintext": '"hunter2"'}
+    secret = {
+        "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+        "plaintext": '"hunter2"',
+    }
     sealed = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "ciphertext": "AAAA"}
-    doc = preview(step("create", "aws:ssm/parameter:Parameter", "p",
-                       {"__defaults": ["name"], "value": secret, "other": sealed, "tags": {"__defaults": []}}))
+    doc = preview(
+        step(
+            "create",
+            "aws:ssm/parameter:Parameter",
+            "p",
+            {"__defaults": ["name"], "value": secret, "other": sealed, "tags": {"__defaults": []}},
+        )
+    )
     res = stack_from_document(doc, "p.json").resources[0]
     assert "__defaults" not in res.props and res.props["tags"] == {}
     assert res.props["value"] == "hunter2"
@@ -75,9 +96,18 @@ def test_region_resolution_order(resource_region, provider_region, config_region
     provider_ref = None
     if provider_region is not None:
         # Provider inputs arrive as strings, whatever the program wrote.
-        steps.append({"op": "same", "urn": PROVIDER_URN,
-                      "newState": {"urn": PROVIDER_URN, "type": "pulumi:providers:aws", "custom": True,
-                                   "inputs": {"region": provider_region, "skipCredentialsValidation": "false"}}})
+        steps.append(
+            {
+                "op": "same",
+                "urn": PROVIDER_URN,
+                "newState": {
+                    "urn": PROVIDER_URN,
+                    "type": "pulumi:providers:aws",
+                    "custom": True,
+                    "inputs": {"region": provider_region, "skipCredentialsValidation": "false"},
+                },
+            }
+        )
         provider_ref = f"{PROVIDER_URN}::0f2c"
     inputs = {"name": "q"}
     if resource_region is not None:
@@ -95,10 +125,14 @@ def test_region_resolution_order(resource_region, provider_region, config_region
 @pytest.mark.parametrize(
     ("bucket_type", "side_type"),
     [
-        ("aws:s3/bucketV2:BucketV2",
-         "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"),
-        ("aws:s3/bucket:Bucket",
-         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"),
+        (
+            "aws:s3/bucketV2:BucketV2",
+            "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+        ),
+        (
+            "aws:s3/bucket:Bucket",
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        ),
     ],
 )
 @pytest.mark.parametrize("join", ["property-dependency", "bucket-name"])
@@ -117,24 +151,36 @@ def test_side_resources_join_their_bucket_v6_and_v7(bucket_type, side_type, join
 
 
 def export(resources, version=3, pending=None):
-    return {"version": version, "deployment": {"manifest": {}, "resources": resources,
-                                                "pending_operations": pending or []}}
+    return {
+        "version": version,
+        "deployment": {"manifest": {}, "resources": resources, "pending_operations": pending or []},
+    }
 
 
 def test_stack_export_skips_deleted_and_pending_deletes():
     def r(name, **extra):
-        return {"urn": f"{P}::aws:sqs/queue:Queue::{name}", "type": "aws:sqs/queue:Queue", "custom": True,
-                "inputs": {}, "outputs": {}, **extra}
+        return {
+            "urn": f"{P}::aws:sqs/queue:Queue::{name}",
+            "type": "aws:sqs/queue:Queue",
+            "custom": True,
+            "inputs": {},
+            "outputs": {},
+            **extra,
+        }
 
-    doc = export([r("live"), r("old", delete=True), r("pending")],
-                 pending=[{"resource": r("pending"), "type": "deleting"}])
+    doc = export(
+        [r("live"), r("old", delete=True), r("pending")],
+        pending=[{"resource": r("pending"), "type": "deleting"}],
+    )
     assert [x.name for x in stack_from_document(doc, "s.json").resources] == ["live"]
 
 
 @pytest.mark.parametrize("version", [3, 4])
 def test_stack_export_versions_3_and_4(version):
-    doc = export([{"urn": f"{P}::aws:sqs/queue:Queue::q", "type": "aws:sqs/queue:Queue", "custom": True}],
-                 version=version)
+    doc = export(
+        [{"urn": f"{P}::aws:sqs/queue:Queue::q", "type": "aws:sqs/queue:Queue", "custom": True}],
+        version=version,
+    )
     assert len(stack_from_document(doc, "s.json").resources) == 1
 
 
@@ -177,8 +223,12 @@ def test_plan_file_goal_inputs_are_resources():
         "config": {"aws:region": "cn-north-1"},
         "resourcePlans": {
             f"{P}::aws:sqs/queue:Queue::q": {
-                "goal": {"type": "aws:sqs/queue:Queue", "name": "q", "custom": True,
-                         "inputDiff": {"adds": {"name": "q", "kmsMasterKeyId": UNKNOWN_SENTINEL}}},
+                "goal": {
+                    "type": "aws:sqs/queue:Queue",
+                    "name": "q",
+                    "custom": True,
+                    "inputDiff": {"adds": {"name": "q", "kmsMasterKeyId": UNKNOWN_SENTINEL}},
+                },
                 "steps": ["create"],
                 "state": {"id": ""},
             },

@@ -105,7 +105,10 @@ def compliant_unit(suffix: str = "", region: str = "cn-north-1", op: str = "same
                 "bucket": bucket,
                 "rules": [
                     {
-                        "applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key_arn},
+                        "applyServerSideEncryptionByDefault": {
+                            "sseAlgorithm": "aws:kms",
+                            "kmsMasterKeyId": key_arn,
+                        },
                         "bucketKeyEnabled": True,
                     }
                 ],
@@ -142,9 +145,13 @@ def compliant_unit(suffix: str = "", region: str = "cn-north-1", op: str = "same
         )
 
     return [
-        _step("pulumi:providers:aws", f"china{suffix}", {"region": region, "version": "6.66.0",
-                                                          "skipCredentialsValidation": "false"},
-              provider=None, op=op),
+        _step(
+            "pulumi:providers:aws",
+            f"china{suffix}",
+            {"region": region, "version": "6.66.0", "skipCredentialsValidation": "false"},
+            provider=None,
+            op=op,
+        ),
         _step(
             "aws:kms/key:Key",
             f"data-key{suffix}",
@@ -239,8 +246,12 @@ def compliant_unit(suffix: str = "", region: str = "cn-north-1", op: str = "same
                         "Principal": {"Service": "cloudtrail.amazonaws.com"},
                         "Action": "s3:PutObject",
                         "Resource": f"arn:{partition}:s3:::{audit}/cloudtrail/AWSLogs/{ACCOUNT}/*",
-                        "Condition": {"StringEquals": {"aws:SourceArn": trail_arn,
-                                                       "s3:x-amz-acl": "bucket-owner-full-control"}},
+                        "Condition": {
+                            "StringEquals": {
+                                "aws:SourceArn": trail_arn,
+                                "s3:x-amz-acl": "bucket-owner-full-control",
+                            }
+                        },
                     },
                     {
                         "Sid": "S3ServerAccessLogs",
@@ -370,8 +381,12 @@ def compliant_unit(suffix: str = "", region: str = "cn-north-1", op: str = "same
             {"arn": f"arn:{partition}:rds:{region}:{ACCOUNT}:db:accounts-db{suffix}"},
             provider=provider,
             op=op,
-            deps={"parameterGroupName": [_urn("aws:rds/parameterGroup:ParameterGroup", f"accounts-db-params{suffix}")],
-                  "kmsKeyId": [key_urn]},
+            deps={
+                "parameterGroupName": [
+                    _urn("aws:rds/parameterGroup:ParameterGroup", f"accounts-db-params{suffix}")
+                ],
+                "kmsKeyId": [key_urn],
+            },
         ),
         # --- audit trail with S3 data events -----------------------------------------------------
         _step(
@@ -448,7 +463,12 @@ def compliant_unit(suffix: str = "", region: str = "cn-north-1", op: str = "same
                     {
                         "Sid": "Accounts",
                         "Effect": "Allow",
-                        "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+                        "Action": [
+                            "dynamodb:GetItem",
+                            "dynamodb:PutItem",
+                            "dynamodb:UpdateItem",
+                            "dynamodb:Query",
+                        ],
                         "Resource": f"arn:{partition}:dynamodb:{region}:{ACCOUNT}:table/{table}",
                     },
                     {
@@ -472,10 +492,21 @@ def noncompliant_unit(suffix: str = "", region: str = "us-west-2") -> list[dict[
     bucket = f"pushauction-{STACK}-crash-dumps{suffix}"
     bucket_urn = _urn("aws:s3/bucket:Bucket", f"crash-dumps{suffix}")
     return [
-        _step("pulumi:providers:aws", f"global{suffix}", {"region": region, "version": "7.12.0"},
-              provider=None, op="create"),
-        _step("aws:s3/bucket:Bucket", f"crash-dumps{suffix}", {"bucket": bucket, "region": region},
-              {"arn": f"arn:aws:s3:::{bucket}"}, provider=provider, op="create"),
+        _step(
+            "pulumi:providers:aws",
+            f"global{suffix}",
+            {"region": region, "version": "7.12.0"},
+            provider=None,
+            op="create",
+        ),
+        _step(
+            "aws:s3/bucket:Bucket",
+            f"crash-dumps{suffix}",
+            {"bucket": bucket, "region": region},
+            {"arn": f"arn:aws:s3:::{bucket}"},
+            provider=provider,
+            op="create",
+        ),
         _step(
             "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
             f"crash-dumps-sse{suffix}",
@@ -487,8 +518,13 @@ def noncompliant_unit(suffix: str = "", region: str = "us-west-2") -> list[dict[
         _step(
             "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
             f"crash-dumps-pab{suffix}",
-            {"bucket": bucket, "blockPublicAcls": True, "blockPublicPolicy": False,
-             "ignorePublicAcls": True, "restrictPublicBuckets": False},
+            {
+                "bucket": bucket,
+                "blockPublicAcls": True,
+                "blockPublicPolicy": False,
+                "ignorePublicAcls": True,
+                "restrictPublicBuckets": False,
+            },
             provider=provider,
             op="create",
             deps={"bucket": [bucket_urn]},
@@ -496,8 +532,17 @@ def noncompliant_unit(suffix: str = "", region: str = "us-west-2") -> list[dict[
         _step(
             "aws:s3/bucketPolicy:BucketPolicy",
             f"crash-dumps-policy{suffix}",
-            {"bucket": bucket, "policy": _doc({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-                                               "Resource": f"arn:aws:s3:::{bucket}/*"})},
+            {
+                "bucket": bucket,
+                "policy": _doc(
+                    {
+                        "Effect": "Allow",
+                        "Principal": "*",
+                        "Action": "s3:GetObject",
+                        "Resource": f"arn:aws:s3:::{bucket}/*",
+                    }
+                ),
+            },
             provider=provider,
             op="create",
             deps={"bucket": [bucket_urn]},
@@ -505,47 +550,84 @@ def noncompliant_unit(suffix: str = "", region: str = "us-west-2") -> list[dict[
         _step(
             "aws:dynamodb/table:Table",
             f"sessions{suffix}",
-            {"name": f"sessions{suffix}", "hashKey": "id", "billingMode": "PAY_PER_REQUEST",
-             "attributes": [{"name": "id", "type": "S"}],
-             "replicas": [{"regionName": "us-east-1"}], "region": region,
-             "tags": {"data-category": "cookies"}},
+            {
+                "name": f"sessions{suffix}",
+                "hashKey": "id",
+                "billingMode": "PAY_PER_REQUEST",
+                "attributes": [{"name": "id", "type": "S"}],
+                "replicas": [{"regionName": "us-east-1"}],
+                "region": region,
+                "tags": {"data-category": "cookies"},
+            },
             provider=provider,
             op="create",
         ),
-        _step("aws:kms/key:Key", f"global-key{suffix}", {"description": "copied from the global template",
-                                                         "region": region},
-              provider=provider, op="create"),
+        _step(
+            "aws:kms/key:Key",
+            f"global-key{suffix}",
+            {"description": "copied from the global template", "region": region},
+            provider=provider,
+            op="create",
+        ),
         _step(
             "aws:iam/role:Role",
             f"crash-reader{suffix}",
-            {"name": f"crash-reader{suffix}", "region": region,
-             "assumeRolePolicy": _doc({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"})},
+            {
+                "name": f"crash-reader{suffix}",
+                "region": region,
+                "assumeRolePolicy": _doc(
+                    {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+                ),
+            },
             provider=provider,
             op="create",
         ),
         _step(
             "aws:iam/rolePolicy:RolePolicy",
             f"crash-reader-policy{suffix}",
-            {"role": f"crash-reader{suffix}",
-             "policy": _doc({"Sid": "Everything", "Effect": "Allow", "Action": "s3:*", "Resource": "*"},
-                            {"Sid": "PassAnyRole", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"})},
+            {
+                "role": f"crash-reader{suffix}",
+                "policy": _doc(
+                    {"Sid": "Everything", "Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+                    {"Sid": "PassAnyRole", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"},
+                ),
+            },
             provider=provider,
             op="create",
         ),
-        _step("aws:iam/rolePolicyAttachment:RolePolicyAttachment", f"crash-reader-admin{suffix}",
-              {"role": f"crash-reader{suffix}", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
-              provider=provider, op="create"),
-        _step("aws:cloudwatch/logGroup:LogGroup", f"crash-logs{suffix}",
-              {"name": f"/pushauction/crash{suffix}", "region": region,
-               "tags": {"data-category": "crash-diagnostics"}},
-              provider=provider, op="create"),
+        _step(
+            "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+            f"crash-reader-admin{suffix}",
+            {"role": f"crash-reader{suffix}", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+            provider=provider,
+            op="create",
+        ),
+        _step(
+            "aws:cloudwatch/logGroup:LogGroup",
+            f"crash-logs{suffix}",
+            {
+                "name": f"/pushauction/crash{suffix}",
+                "region": region,
+                "tags": {"data-category": "crash-diagnostics"},
+            },
+            provider=provider,
+            op="create",
+        ),
         _step(
             "aws:lb/listener:Listener",
             f"web-http{suffix}",
-            {"loadBalancerArn": f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:loadbalancer/app/web/1",
-             "port": 80, "protocol": "HTTP", "region": region,
-             "defaultActions": [{"type": "forward",
-                                 "targetGroupArn": f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:targetgroup/web/1"}]},
+            {
+                "loadBalancerArn": f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:loadbalancer/app/web/1",
+                "port": 80,
+                "protocol": "HTTP",
+                "region": region,
+                "defaultActions": [
+                    {
+                        "type": "forward",
+                        "targetGroupArn": f"arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:targetgroup/web/1",
+                    }
+                ],
+            },
             provider=provider,
             op="create",
         ),
@@ -585,7 +667,9 @@ def write_examples(folder: str) -> None:
 
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "reference-compliant-preview.json").write_text(json.dumps(preview(compliant_unit()), indent=2) + "\n")
+    (out / "reference-compliant-preview.json").write_text(
+        json.dumps(preview(compliant_unit()), indent=2) + "\n"
+    )
     (out / "global-template-preview.json").write_text(
         json.dumps(preview(noncompliant_unit()), indent=2) + "\n"
     )

@@ -58,11 +58,13 @@ def decode_json(data: bytes, source: str) -> Any:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         if b"\x00" in data[:4096] or not _looks_textual(data):
-            raise InputError("is not JSON (binary data); pass a preview or stack export file",
-                             source=source) from None
+            raise InputError(
+                "is not JSON (binary data); pass a preview or stack export file", source=source
+            ) from None
         detail = str(exc).split(":", 1)[0]
-        hint = " (the file looks truncated)" if "unexpected end" in str(exc).lower() or \
-            "EOF" in str(exc) else ""
+        hint = (
+            " (the file looks truncated)" if "unexpected end" in str(exc).lower() or "EOF" in str(exc) else ""
+        )
         raise InputError(f"is not valid JSON{hint}: {detail} at character {exc.pos}", source=source) from None
 
 
@@ -90,11 +92,13 @@ def detect(doc: Any, source: str) -> tuple[str, Parser]:
         if matches(doc):
             return name, parse
     if "summary" in doc and "findings" in doc:
-        raise InputError("is a saved residency result, not a Pulumi file; `residency report` reads it",
-                         source=source)
+        raise InputError(
+            "is a saved residency result, not a Pulumi file; `residency report` reads it", source=source
+        )
     if "diagnostics" in doc:
-        raise InputError("is a failed preview (it has diagnostics but no steps); fix the program first",
-                         source=source)
+        raise InputError(
+            "is a failed preview (it has diagnostics but no steps); fix the program first", source=source
+        )
     keys = ", ".join(sorted(str(k) for k in list(doc)[:6])) or "none"
     raise InputError(
         f"is neither a `pulumi preview --json` (steps) nor a `pulumi stack export` (version, deployment); "

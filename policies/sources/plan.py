@@ -18,8 +18,9 @@ def matches(doc: Any) -> bool:
 def parse(doc: dict[str, Any], source: str) -> tuple[list[Resource], dict[str, Any]]:
     plans = doc.get("resourcePlans")
     if not isinstance(plans, dict) or not plans:
-        raise InputError("the plan has no resourcePlans; save one with `pulumi preview --save-plan`",
-                         source=source)
+        raise InputError(
+            "the plan has no resourcePlans; save one with `pulumi preview --save-plan`", source=source
+        )
     resources: list[Resource] = []
     for urn, plan in plans.items():
         if not isinstance(plan, dict):

@@ -19,7 +19,9 @@ def matches(doc: Any) -> bool:
 def parse(doc: dict[str, Any], source: str) -> tuple[list[Resource], dict[str, Any]]:
     steps = doc.get("steps")
     if not isinstance(steps, list):
-        raise InputError("'steps' is not a list; is this the output of `pulumi preview --json`?", source=source)
+        raise InputError(
+            "'steps' is not a list; is this the output of `pulumi preview --json`?", source=source
+        )
     if not steps:
         raise InputError(
             "the preview has no steps; run `pulumi preview --json` on a stack with resources", source=source

@@ -91,7 +91,9 @@ def resource_from_state(state: dict[str, Any], *, provider: str | None = None) -
         parent=state.get("parent"),
         dependencies=[d for d in deps if isinstance(d, str)],
         property_dependencies={
-            k: [d for d in (v or []) if isinstance(d, str)] for k, v in prop_deps.items() if isinstance(k, str)
+            k: [d for d in (v or []) if isinstance(d, str)]
+            for k, v in prop_deps.items()
+            if isinstance(k, str)
         },
         tags=tags_of(props),
         input_keys=frozenset(k for k in (state.get("inputs") or {}) if k != "__defaults"),
