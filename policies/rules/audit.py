@@ -296,10 +296,11 @@ def cloudtrail_data_events(res: Resource, stack: Stack) -> Iterator[str | Violat
             "trail in another stack covers it, waive this finding and give that trail as the reason"
         )
         return
-    verdict = tri_any(_trail_covers(trail, name, res.region) for trail in _candidate_trails(stack, name))
+    candidates = _candidate_trails(stack, name)
+    verdict = tri_any(_trail_covers(trail, name, res.region) for trail in candidates)
     if verdict is True:
         return
-    trails = ", ".join(t.label for t in index.trails)
+    trails = _some_labels(candidates or index.trails)
     if verdict is UNKNOWN:
         if not isinstance(name, str):
             yield unknown(
@@ -317,6 +318,11 @@ def cloudtrail_data_events(res: Resource, stack: Stack) -> Iterator[str | Violat
         f"of its objects: add a data-event selector for {selector} (AWS::S3::Object, readWriteType All) to a "
         "logging trail in its region or a multi-region trail"
     )
+
+
+def _some_labels(resources: list[Resource], limit: int = 3) -> str:
+    shown = ", ".join(r.label for r in resources[:limit])
+    return f"{shown} and {len(resources) - limit} more" if len(resources) > limit else shown
 
 
 def _candidate_trails(stack: Stack, name: Any) -> list[Resource]:
