@@ -16,21 +16,9 @@ from typing import Any
 
 from policies.documents import parse_document
 from policies.model import UNKNOWN, Resource
+from policies.values import as_list, first
 
-
-def first(value: Any) -> Any:
-    """Pulumi flattens one-element blocks to a list in some schemas and an object in others."""
-    if isinstance(value, list):
-        return value[0] if value else None
-    return value
-
-
-def as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return value
-    return [value]
+__all__ = ["BucketView", "as_list", "bucket_view", "first"]
 
 
 @dataclass(slots=True)

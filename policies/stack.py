@@ -90,6 +90,10 @@ class Stack:
             out.extend(self.by_type.get(t, ()))
         return out
 
+    def holds_personal_data(self, res: Resource) -> bool:
+        """Whether a store's category (its classification tag; fail safe when missing) is personal."""
+        return self.settings.category_of(res.tags).personal
+
     def referrers(self, res: Resource) -> list[Resource]:
         """Resources that depend on `res` (through dependencies or property dependencies)."""
         if self._referrers is None:

@@ -198,7 +198,7 @@ _TELLING_ACTION_HINTS = (
 
 def _exempt(res: Resource, stack: Stack) -> bool:
     """Stores tagged with a non-personal category are outside the personal-data rules."""
-    return not stack.settings.category_of(res.tags).personal
+    return not stack.holds_personal_data(res)
 
 
 def _bucket_of(res: Resource, stack: Stack) -> Resource | None:

@@ -163,7 +163,7 @@ def bucket_name(bucket: Resource) -> Any:
 
 
 def is_personal_bucket(bucket: Resource, stack: Stack) -> bool:
-    return stack.settings.category_of(bucket.tags).personal
+    return stack.holds_personal_data(bucket)
 
 
 def retention_category(res: Resource, stack: Stack) -> Category:

@@ -42,19 +42,13 @@ from policies.types import (
     SNS_TOPIC,
     SQS_QUEUE,
 )
+from policies.values import flag as as_flag
 
 Problem = str | Violation
 
 
 def _personal(res: Resource, stack: Stack) -> bool:
-    return stack.settings.category_of(res.tags).personal
-
-
-def _flag(value: Any) -> Any:
-    """A boolean input as True, False or UNKNOWN (some schemas carry booleans as strings)."""
-    if value is UNKNOWN:
-        return UNKNOWN
-    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+    return stack.holds_personal_data(res)
 
 
 def _get(res: Resource, *path: str) -> Any:
@@ -190,7 +184,7 @@ def _flag_and_key(
     """A reader for the common shape: a boolean flag (None: always encrypted) and a key input."""
 
     def read(res: Resource, stack: Stack) -> Declared:
-        enabled = True if flag is None else _flag(_get(res, *flag))
+        enabled = True if flag is None else as_flag(_get(res, *flag))
         return Declared(enabled, _get(res, *key) or None)
 
     return read
@@ -210,7 +204,7 @@ def _kinesis(res: Resource, stack: Stack) -> Declared:
 
 
 def _firehose(res: Resource, stack: Stack) -> Declared:
-    enabled = _flag(_get(res, "serverSideEncryption", "enabled"))
+    enabled = as_flag(_get(res, "serverSideEncryption", "enabled"))
     key_type = _get(res, "serverSideEncryption", "keyType")
     if enabled is not True:
         return Declared(enabled, None)
@@ -230,11 +224,11 @@ def _ebs_snapshot(res: Resource, stack: Stack) -> Declared:
             volume = stack.by_urn.get(urn)
             if volume is not None and volume.type == EBS_VOLUME:
                 return Declared(
-                    _flag(volume.props.get("encrypted")),
+                    as_flag(volume.props.get("encrypted")),
                     volume.props.get("kmsKeyId") or None,
                     holder=(volume, "kmsKeyId"),
                 )
-    return Declared(_flag(encrypted), res.props.get("kmsKeyId") or None)
+    return Declared(as_flag(encrypted), res.props.get("kmsKeyId") or None)
 
 
 _NOT_ENCRYPTED = "is not encrypted at rest"
@@ -484,7 +478,7 @@ def _region_text(res: Resource) -> str:
 )
 def key_rotation(res: Resource, stack: Stack) -> Iterator[Problem]:
     """Symmetric customer-managed keys rotate their key material automatically."""
-    rotation = _flag(res.props.get("enableKeyRotation"))
+    rotation = as_flag(res.props.get("enableKeyRotation"))
     if rotation is True:
         return
     spec = res.props.get("customerMasterKeySpec")

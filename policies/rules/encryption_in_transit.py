@@ -32,19 +32,13 @@ from policies.types import (
     RDS_PARAMETER_GROUP,
     S3_BUCKET_TYPES,
 )
+from policies.values import flag
 
 Problem = str | Violation
 
 
 def _personal(res: Resource, stack: Stack) -> bool:
-    return stack.settings.category_of(res.tags).personal
-
-
-def _flag(value: Any) -> Any:
-    """A boolean input as True, False or UNKNOWN (some schemas carry booleans as strings)."""
-    if value is UNKNOWN:
-        return UNKNOWN
-    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+    return stack.holds_personal_data(res)
 
 
 def _block(res: Resource, name: str) -> Any:
@@ -501,7 +495,7 @@ def elasticache_in_transit(res: Resource, stack: Stack) -> Iterator[Problem]:
         return
     if res.type == ELASTICACHE_CLUSTER and res.props.get("replicationGroupId") not in (None, ""):
         return  # A member of a replication group: the group carries the setting.
-    enabled = _flag(res.props.get("transitEncryptionEnabled"))
+    enabled = flag(res.props.get("transitEncryptionEnabled"))
     if enabled is UNKNOWN:
         yield unknown(f"{res.label}: transitEncryptionEnabled is not known until apply; set it to true")
         return
@@ -542,7 +536,7 @@ def search_domain_tls(res: Resource, stack: Stack) -> Iterator[Problem]:
         )
     else:
         endpoint = endpoint or {}
-        https, policy = _flag(endpoint.get("enforceHttps")), endpoint.get("tlsSecurityPolicy")
+        https, policy = flag(endpoint.get("enforceHttps")), endpoint.get("tlsSecurityPolicy")
         if https is UNKNOWN or policy is UNKNOWN:
             yield unknown(
                 f"{res.label}: its HTTPS settings are not known until apply; enforce HTTPS with TLS 1.2"
@@ -557,7 +551,7 @@ def search_domain_tls(res: Resource, stack: Stack) -> Iterator[Problem]:
                     f"set it to 'Policy-Min-TLS-1-2-PFS-2023-10'"
                 )
     node = _block(res, "nodeToNodeEncryption")
-    node_enabled = UNKNOWN if node is UNKNOWN else _flag((node or {}).get("enabled"))
+    node_enabled = UNKNOWN if node is UNKNOWN else flag((node or {}).get("enabled"))
     if node_enabled is UNKNOWN:
         yield unknown(f"{res.label}: nodeToNodeEncryption is not known until apply; set enabled: true")
     elif not node_enabled:

@@ -439,32 +439,27 @@ def _s3_replication(
         )
 
 
-def _dynamodb_replicas(res: Resource, stack: Stack) -> Iterator[Violation | None]:
-    copy = _Copy(res, stack)
-    regions = stack.settings.regions_text()
-    replicas = res.props.get("replicas")
-    if replicas is UNKNOWN:
-        yield copy.unknown(
-            f"{res.label}: its replicas are not known until apply; list them with literal regions in {regions}"
-        )
-        return
-    for i, replica in enumerate(as_list(replicas)):
-        region = replica.get("regionName") if isinstance(replica, dict) else UNKNOWN
-        yield copy.region(region, f"replica #{i + 1}", f"remove the replica or place it in {regions}")
+def _replicas(key: str, region_key: str, what: str):  # noqa: ANN202 - returns a checker
+    """A checker for a `replicas: [{<region_key>: ...}]` list (DynamoDB tables, secrets)."""
+
+    def check(res: Resource, stack: Stack) -> Iterator[Violation | None]:
+        copy = _Copy(res, stack)
+        regions = stack.settings.regions_text()
+        replicas = res.props.get(key)
+        if replicas is UNKNOWN:
+            yield copy.unknown(
+                f"{res.label}: its replicas are not known until apply; list them with literal regions in {regions}"
+            )
+            return
+        for i, replica in enumerate(as_list(replicas)):
+            region = replica.get(region_key) if isinstance(replica, dict) else UNKNOWN
+            yield copy.region(region, f"{what} #{i + 1}", f"remove the replica or place it in {regions}")
+
+    return check
 
 
-def _secret_replicas(res: Resource, stack: Stack) -> Iterator[Violation | None]:
-    copy = _Copy(res, stack)
-    regions = stack.settings.regions_text()
-    replicas = res.props.get("replicas")
-    if replicas is UNKNOWN:
-        yield copy.unknown(
-            f"{res.label}: its replicas are not known until apply; list them with literal regions in {regions}"
-        )
-        return
-    for i, replica in enumerate(as_list(replicas)):
-        region = replica.get("region") if isinstance(replica, dict) else UNKNOWN
-        yield copy.region(region, f"secret replica #{i + 1}", f"remove the replica or place it in {regions}")
+_dynamodb_replicas = _replicas("replicas", "regionName", "replica")
+_secret_replicas = _replicas("replicas", "region", "secret replica")
 
 
 def _backup_copies(res: Resource, stack: Stack) -> Iterator[Violation | None]:
