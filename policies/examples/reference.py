@@ -679,3 +679,31 @@ if __name__ == "__main__":
     import sys
 
     write_examples(sys.argv[1] if len(sys.argv) > 1 else "policies/examples")
+
+
+def as_pulumi_aws_v7(doc: dict[str, Any]) -> dict[str, Any]:
+    """The same preview as pulumi-aws v7 prints it: `Bucket` for BucketV2, side resources without V2."""
+    import re
+
+    text = json.dumps(doc)
+    text = text.replace("aws:s3/bucketV2:BucketV2", "aws:s3/bucket:Bucket")
+    text = re.sub(r"(aws:s3/bucket[A-Za-z]+)V2:(Bucket[A-Za-z]+)V2", r"\1:\2", text)
+    return json.loads(text.replace('"version": "6.66.0"', '"version": "7.12.0"'))
+
+
+def as_stack_export(doc: dict[str, Any], version: int = 3) -> dict[str, Any]:
+    """The deployed state of a preview's resources, as `pulumi stack export` prints it."""
+    resources = []
+    for step in doc["steps"]:
+        state = dict(step.get("newState") or step["oldState"])
+        if state.get("custom") and state["type"] != "pulumi:providers:aws":
+            state.setdefault("id", state["urn"].rsplit("::", 1)[-1])
+        resources.append(state)
+    return {
+        "version": version,
+        "deployment": {
+            "manifest": {"time": "2026-11-01T00:00:00Z", "magic": "", "version": "v3.200.0"},
+            "secrets_providers": {"type": "service"},
+            "resources": resources,
+        },
+    }
