@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
+from paths import ROOT
 
 from policies.catalog import DEFAULT_CATALOG, default_catalog, load_catalog
 from policies.errors import InputError

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pytest
-from conftest import PUBLIC_FIXTURES
+from paths import PUBLIC_FIXTURES
 
 from policies.check import run_check
 

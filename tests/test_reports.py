@@ -398,7 +398,7 @@ def test_table_no_findings():
 
 
 def test_real_preview_renders_valid_sarif_and_consistent_junit():
-    from conftest import PUBLIC_FIXTURES
+    from paths import PUBLIC_FIXTURES
 
     from policies.check import run_check
     from policies.registry import all_rules

@@ -20,6 +20,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from policies.documents import MalformedDocument
+from policies.kms import key_from_dependencies
 from policies.model import UNKNOWN, Resource, Severity
 from policies.registry import Violation, rule, unknown
 from policies.s3 import BucketView, as_list, bucket_view
@@ -279,7 +280,7 @@ def access_logging_enabled(res: Resource, stack: Stack) -> Iterator[str | Violat
 def cloudtrail_data_events(res: Resource, stack: Stack) -> Iterator[str | Violation]:
     """A trail records object-level reads and writes of personal data, in tamper-evident, encrypted logs."""
     if res.type == CLOUDTRAIL_TRAIL:
-        yield from _trail_settings(res)
+        yield from _trail_settings(res, stack)
         return
     if not is_personal_bucket(res, stack):
         return
@@ -371,7 +372,7 @@ def _explicit_bucket_names(trail: Resource) -> set[str] | None:
     return names
 
 
-def _trail_settings(trail: Resource) -> Iterator[str | Violation]:
+def _trail_settings(trail: Resource, stack: Stack) -> Iterator[str | Violation]:
     validation = trail.props.get("enableLogFileValidation")
     if validation is UNKNOWN:
         yield unknown(f"{trail.label}: enableLogFileValidation is not known until apply; set it to true")
@@ -381,8 +382,11 @@ def _trail_settings(trail: Resource) -> Iterator[str | Violation]:
             "set enableLogFileValidation to true"
         )
     key = trail.props.get("kmsKeyId")
-    if key is UNKNOWN:
-        yield unknown(f"{trail.label}: kmsKeyId is not known until apply")
+    if key is UNKNOWN and key_from_dependencies(trail, "kmsKeyId", stack) is None:
+        yield unknown(
+            f"{trail.label}: kmsKeyId is not known until apply and comes from no KMS key of this stack; "
+            "pass the key resource's ARN so the preview can see it"
+        )
     elif not key:
         yield (
             f"{trail.label} does not encrypt its logs with a customer-managed KMS key: set kmsKeyId to a key "
@@ -608,7 +612,7 @@ def audit_logs_protected(res: Resource, stack: Stack) -> Iterator[str | Violatio
             lock_gap = (
                 "Object Lock is enabled without a default retention in GOVERNANCE or COMPLIANCE mode, so "
             )
-    policy_protects = _policy_denies_delete(view.policies)
+    policy_protects = _policy_denies_delete(view.policies, bucket_name(res))
 
     if lock_protects is True or policy_protects is True or lock_reported:
         pass
@@ -660,7 +664,7 @@ def _rule_where(lc: Any, bucket: Resource) -> str:
     return "" if lc.source is bucket else f" in {lc.source.label}"
 
 
-def _policy_denies_delete(policies: list[tuple[Resource, Any]]) -> Any:
+def _policy_denies_delete(policies: list[tuple[Resource, Any]], bucket: Any = None) -> Any:
     """True when the bucket policies deny deleting objects and object versions to everyone."""
     denied: set[str] = set()
     maybe = False
@@ -675,6 +679,9 @@ def _policy_denies_delete(policies: list[tuple[Resource, Any]]) -> Any:
                 maybe = True
             if not st.denies or st.not_principal is not None or "*" not in st.principals():
                 continue
+            if not _deny_is_unconditional(st) or not _covers_every_object(st, bucket):
+                # A deny that only applies under some condition, or to some prefix, leaves logs deletable.
+                continue
             for action in _DELETE_ACTIONS:
                 if st.not_actions:
                     if not _matches_any(action, st.not_actions):
@@ -684,6 +691,36 @@ def _policy_denies_delete(policies: list[tuple[Resource, Any]]) -> Any:
     if denied.issuperset(_DELETE_ACTIONS):
         return True
     return UNKNOWN if maybe else False
+
+
+#: A deny may exempt named principals (a break-glass role) and still protect the logs from everyone else.
+_EXEMPTING_OPERATORS = frozenset({"stringnotequals", "stringnotlike", "arnnotequals", "arnnotlike"})
+_EXEMPTING_KEYS = frozenset({"aws:principalarn", "aws:userid", "aws:principalaccount"})
+
+
+def _deny_is_unconditional(st: Any) -> bool:
+    for operator, block in st.condition.items():
+        if operator.lower() not in _EXEMPTING_OPERATORS:
+            return False
+        if any(key.lower() not in _EXEMPTING_KEYS for key in block):
+            return False
+    return True
+
+
+def _covers_every_object(st: Any, bucket: Any) -> bool:
+    """The statement's Resource covers every object of the bucket (`.../*`, `arn:...:s3:::*` or `*`)."""
+    if st.not_resources:
+        return False
+    for resource in st.resources:
+        if not isinstance(resource, str):
+            continue
+        if resource == "*" or resource.endswith(":s3:::*") or resource.endswith(":s3:::*/*"):
+            return True
+        if isinstance(bucket, str) and resource.split(":s3:::", 1)[-1] == f"{bucket}/*":
+            return True
+        if not isinstance(bucket, str) and resource.endswith("/*") and resource.count("/") == 1:
+            return True
+    return False
 
 
 def _matches_any(action: str, patterns: list[Any]) -> bool:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from builders import check, messages, res, stack, urn
-from conftest import PUBLIC_FIXTURES
+from paths import PUBLIC_FIXTURES
 
 from policies.catalog import default_catalog
 from policies.engine import evaluate

@@ -602,3 +602,68 @@ def test_aud003_unknowns_fail_closed(resources):
     assert result.findings
     assert all(f.unknown for f in result.findings)
     assert all("not known until apply" in f.message for f in result.findings)
+
+
+def _deny(resource="arn:aws-cn:s3:::audit-logs/*", condition=None):
+    statement = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+        "Resource": resource,
+    }
+    if condition:
+        statement["Condition"] = condition
+    return [
+        logs_bucket(),
+        res(
+            POLICY_V6,
+            "audit-logs",
+            {
+                "bucket": "audit-logs",
+                "policy": json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+            },
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("resources", "protected"),
+    [
+        pytest.param(_deny(), True, id="every-object"),
+        pytest.param(
+            _deny(condition={"StringNotLike": {"aws:PrincipalArn": "arn:aws-cn:iam::1:role/break-glass"}}),
+            True,
+            id="break-glass-exemption",
+        ),
+        pytest.param(_deny(resource="arn:aws-cn:s3:::audit-logs/2026/*"), False, id="one-prefix-only"),
+        pytest.param(
+            _deny(condition={"StringEquals": {"aws:PrincipalTag/team": "interns"}}),
+            False,
+            id="only-some-callers",
+        ),
+        pytest.param(
+            _deny(condition={"Bool": {"aws:SecureTransport": "false"}}), False, id="only-without-tls"
+        ),
+    ],
+)
+def test_aud003_counts_only_deletes_denied_to_everyone_on_every_object(resources, protected):
+    found = [m for m in messages(check("AUD-003", *resources)) if "nothing stops their deletion" in m]
+    assert (not found) is protected
+
+
+def test_aud002_trail_key_unknown_until_apply_is_resolved_through_its_dependency():
+    key = res("aws:kms/key:Key", "trail-key", {"enableKeyRotation": True})
+    trail_inputs = {
+        "name": "t",
+        "s3BucketName": "audit-logs",
+        "enableLogFileValidation": True,
+        "isMultiRegionTrail": True,
+        "kmsKeyId": "04da6b54-80e4-46f7-96ec-b56ff0331ba9",
+    }
+    with_dep = res(
+        "aws:cloudtrail/trail:Trail", "t", trail_inputs, property_dependencies={"kmsKeyId": [key.urn]}
+    )
+    assert not [m for m in messages(check("AUD-002", key, with_dep)) if "kmsKeyId" in m]
+    without = res("aws:cloudtrail/trail:Trail", "t", trail_inputs)
+    (finding,) = [f for f in check("AUD-002", key, without).findings if "kmsKeyId" in f.message]
+    assert finding.unknown

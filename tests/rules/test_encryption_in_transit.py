@@ -7,7 +7,7 @@ import json
 
 import pytest
 from builders import check, messages, res, urn
-from conftest import PUBLIC_FIXTURES
+from paths import PUBLIC_FIXTURES
 
 from policies.engine import evaluate
 from policies.registry import all_rules

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from builders import check, messages, res, urn
-from conftest import PUBLIC_FIXTURES
+from paths import PUBLIC_FIXTURES
 
 from policies.catalog import default_catalog
 from policies.engine import evaluate
