@@ -86,6 +86,20 @@ def call(retry: RetryPolicy, fn: Callable[..., Any], /, **kwargs: Any) -> Any:
 
 Hook = tuple[str, Callable[..., Any]]
 
+_SESSION: Any = None
+_SESSION_LOCK = threading.Lock()
+
+
+def _shared_session() -> Any:
+    """One boto3 session per process: it caches the service models, which take ~0.2 s per client to load."""
+    global _SESSION
+    with _SESSION_LOCK:
+        if _SESSION is None:
+            import boto3
+
+            _SESSION = boto3.session.Session()
+        return _SESSION
+
 
 @dataclass
 class ClientFactory:
@@ -113,11 +127,10 @@ class ClientFactory:
             return self._clients[key]
 
     def _make(self, service: str, region: str) -> Any:
-        import boto3
         from botocore.config import Config
 
         if self._session is None:
-            self._session = boto3.session.Session()
+            self._session = _shared_session()
         kwargs: dict[str, Any] = {}
         if self.endpoint_url and self._session.get_credentials() is None:
             # A local emulator (moto) accepts any key; real endpoints never get here without credentials.

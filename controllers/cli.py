@@ -1,10 +1,159 @@
-"""`residency enforce` and friends: registered into the `residency` CLI via an entry point."""
+"""`residency enforce`: registered into the `residency` CLI via the `residency.commands` entry point.
+
+Import-light on purpose: `residency --help` and `residency check` load this module, so boto3,
+pydantic, yaml and rich are imported inside the command only.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+DEFAULT_INTERVAL = 300
 
 
 def register(app: typer.Typer) -> None:
-    """Add the controller's commands to the `residency` app (kept import-light: --help runs this)."""
-    return None
+    """Add the controller's commands to the `residency` app."""
+    app.command("enforce")(enforce)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"residency: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def enforce(
+    files: Annotated[
+        list[Path],
+        typer.Option("--file", "-f", help="Custom-resource YAML (multi-document); repeat for more files."),
+    ],
+    once: Annotated[bool, typer.Option("--once", help="Reconcile once and exit (default: loop).")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Change nothing; print what would be done.")
+    ] = False,
+    now: Annotated[
+        str | None,
+        typer.Option("--now", help="Evaluate retention as of this ISO 8601 instant (default: now)."),
+    ] = None,
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option("--endpoint-url", help="AWS endpoint override (a local emulator such as moto)."),
+    ] = None,
+    region: Annotated[
+        list[str] | None, typer.Option("--region", help="Only reconcile data stores in REGION (repeatable).")
+    ] = None,
+    interval: Annotated[
+        int, typer.Option("--interval", min=1, help="Seconds between reconciles when looping.")
+    ] = DEFAULT_INTERVAL,
+    format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Keep live data stores within RetentionPolicy, AccessAuditPolicy and ErasureRequest documents.
+
+    Exit codes: 0 every policy in compliance (or brought into it); 1 some could not be (or, with
+    --dry-run or mode Audit, something is left to do); 2 bad input: nothing was changed.
+    """
+    from policies.errors import InputError
+
+    try:
+        code = _enforce(files, once, dry_run, now, endpoint_url, region or [], interval, format.lower())
+    except InputError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        typer.echo("residency: interrupted", err=True)
+        raise typer.Exit(130) from None
+    except Exception as exc:  # noqa: BLE001 - never a traceback for users
+        if os.environ.get("RESIDENCY_DEBUG"):
+            raise
+        _fail(f"internal error ({type(exc).__name__}: {exc}); rerun with RESIDENCY_DEBUG=1 and report it", 1)
+    raise typer.Exit(code)
+
+
+def _enforce(
+    files: list[Path],
+    once: bool,
+    dry_run: bool,
+    now_text: str | None,
+    endpoint_url: str | None,
+    regions: list[str],
+    interval: int,
+    fmt: str,
+) -> int:
+    import time
+
+    from controllers.aws import ClientFactory
+    from controllers.documents import load_files
+    from controllers.enforce import exit_code, parse_now, select_regions
+    from policies.catalog import default_catalog
+    from policies.errors import InputError
+
+    if fmt not in ("table", "json"):
+        raise InputError(f"--format {fmt!r} is not one of table, json")
+    if endpoint_url is not None and not endpoint_url.startswith(("http://", "https://")):
+        raise InputError(f"--endpoint-url {endpoint_url!r} is not a URL; write it like http://127.0.0.1:5000")
+    settings = default_catalog().settings()
+    fixed_now = parse_now(now_text) if now_text else None
+    docs = select_regions(load_files(files, settings), regions, settings.allowed_regions)
+    clients = ClientFactory(endpoint_url=endpoint_url)
+    while True:
+        from datetime import UTC, datetime
+
+        results = _run_with_progress(docs, clients, fixed_now or datetime.now(UTC), dry_run)
+        code = exit_code(results)
+        if fmt == "json":
+            import json
+
+            sys.stdout.write(json.dumps([r.to_dict() for r in results], indent=2, default=str) + "\n")
+        else:
+            from controllers.render import render_summary
+
+            render_summary(results, dry_run=dry_run)
+        sys.stdout.flush()
+        if once:
+            return code
+        time.sleep(interval)
+
+
+def _run_with_progress(docs, clients, now, dry_run):  # noqa: ANN001, ANN202
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from controllers.enforce import run_once
+
+    console = Console(stderr=True)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("deleted {task.fields[deleted]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task("starting", total=None, deleted=0)
+        counts = {"examined": 0, "deleted": 0}
+
+        def on_start(doc) -> None:  # noqa: ANN001
+            counts.update(examined=0, deleted=0)
+            bar.reset(task, description=doc.ref, total=None, deleted=0)
+
+        def progress(event: str, n: int) -> None:
+            counts[event] = counts.get(event, 0) + n
+            if event == "examined":
+                bar.update(task, completed=counts["examined"])
+            else:
+                bar.update(task, deleted=counts["deleted"])
+
+        return run_once(docs, clients, now, dry_run=dry_run, progress=progress, on_start=on_start)

@@ -47,7 +47,9 @@ def describe_validation_error(err: ValidationError, prefix: tuple[Any, ...] = ()
     """The first pydantic error as `field: message; fix` (custom validators already carry the fix)."""
     first = err.errors(include_url=False)[0]
     # Drop pydantic's internal union/function tags from the location.
-    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+    loc = tuple(
+        p for p in first["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))
+    )
     msg = first["msg"].removeprefix("Value error, ")
     fix = _FIXES.get(first["type"])
     if fix and first["type"] not in ("value_error", "assertion_error"):
@@ -59,15 +61,20 @@ def describe_validation_error(err: ValidationError, prefix: tuple[Any, ...] = ()
 def parse_document(raw: Any, *, source: str, index: int, settings: Settings) -> Document:
     """Validate one YAML document; raise `InputError` naming it on any problem."""
     if not isinstance(raw, dict):
-        raise InputError(f"document {index}: expected a mapping with apiVersion, kind, metadata, spec", source=source)
+        raise InputError(
+            f"document {index}: expected a mapping with apiVersion, kind, metadata, spec", source=source
+        )
     kind = raw.get("kind")
     name = raw.get("metadata", {}).get("name") if isinstance(raw.get("metadata"), dict) else None
     label = f"document {index} ({kind or '?'}/{name or '?'})"
     if kind not in KINDS:
-        raise InputError(f"{label}: kind: {kind!r} is not one of {', '.join(KINDS)}; fix the kind", source=source)
+        raise InputError(
+            f"{label}: kind: {kind!r} is not one of {', '.join(KINDS)}; fix the kind", source=source
+        )
     if raw.get("apiVersion") != API_VERSION:
         raise InputError(
-            f"{label}: apiVersion: {raw.get('apiVersion')!r} is not supported; use {API_VERSION}", source=source
+            f"{label}: apiVersion: {raw.get('apiVersion')!r} is not supported; use {API_VERSION}",
+            source=source,
         )
     try:
         metadata = Metadata.model_validate(raw.get("metadata"))
@@ -102,16 +109,22 @@ def load_text(text: str, *, source: str, settings: Settings) -> list[Document]:
 def load_files(paths: Iterable[str | Path], settings: Settings) -> list[Document]:
     """Every document of every file, validated before anything runs (a bad file deletes nothing)."""
     docs: list[Document] = []
+    paths = list(paths)
     for path in paths:
         file = Path(path)
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", source=str(file)) from None
+            raise InputError(
+                f"cannot read: {getattr(exc, 'strerror', None) or exc}", source=str(file)
+            ) from None
         docs.extend(load_text(text, source=str(file), settings=settings))
     if not docs:
-        raise InputError("no custom-resource documents found; give -f FILE with RetentionPolicy, "
-                         "AccessAuditPolicy or ErasureRequest documents")
+        raise InputError(
+            "no custom-resource documents found; give -f FILE with RetentionPolicy, "
+            "AccessAuditPolicy or ErasureRequest documents",
+            source=", ".join(str(p) for p in paths) or None,
+        )
     seen: dict[str, Document] = {}
     for doc in docs:
         key = f"{doc.metadata.namespace or ''}/{doc.ref}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -30,7 +30,9 @@ VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 
 #: Subject ids that cannot widen a key prefix: no '/', no wildcard, no '..', no leading/trailing dot.
-SUBJECT_ID = re.compile(r"^(?!\.)(?!.*\.\.)[A-Za-z0-9._@+=-]{1,128}(?<!\.)$")
+#: Dot-separated runs of a conservative charset; RE2-compatible, so the CRD uses the same pattern.
+SUBJECT_ID_PATTERN = r"^[A-Za-z0-9_@+=-]+(\.[A-Za-z0-9_@+=-]+)*$"
+SUBJECT_ID = re.compile(SUBJECT_ID_PATTERN)
 SUBJECT_PLACEHOLDER = "{subjectId}"
 _BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 _TABLE = r"^[A-Za-z0-9_.-]{3,255}$"
@@ -40,7 +42,11 @@ _NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 
 class Model(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True, str_strip_whitespace=False
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        str_strip_whitespace=False,
     )
 
 
@@ -49,13 +55,16 @@ def _settings(info: ValidationInfo) -> Settings:
     return settings if isinstance(settings, Settings) else Settings(allowed_regions=DEFAULT_ALLOWED_REGIONS)
 
 
-class Mode(str, Enum):
+class Mode(StrEnum):
     ENFORCE = "Enforce"
     AUDIT = "Audit"
 
 
 class _Store(Model):
-    region: str = Field(description="AWS region of the store; must be inside the territory.")
+    region: str = Field(
+        description="AWS region of the store; must be inside the territory.",
+        json_schema_extra={"enum": list(DEFAULT_ALLOWED_REGIONS)},
+    )
 
     @field_validator("region")
     @classmethod
@@ -81,8 +90,13 @@ class DynamoDBStore(_Store):
     )
 
 
+_EXACTLY_ONE = {"oneOf": [{"required": ["s3"]}, {"required": ["dynamodb"]}]}
+
+
 class DataStore(Model):
     """Exactly one of `s3` or `dynamodb`."""
+
+    model_config = ConfigDict(json_schema_extra=_EXACTLY_ONE)
 
     s3: S3Store | None = None
     dynamodb: DynamoDBStore | None = None
@@ -104,9 +118,22 @@ class Match(Model):
 
 
 class Rule(Model):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "!has(self.minAgeDays) || self.minAgeDays <= self.maxAgeDays",
+                    "message": "minAgeDays must not be above maxAgeDays",
+                }
+            ]
+        }
+    )
+
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     match: Match = Field(default_factory=Match)
-    max_age_days: int = Field(ge=1, le=36500, description="Delete object versions at least this many days old.")
+    max_age_days: int = Field(
+        ge=1, le=36500, description="Delete object versions at least this many days old."
+    )
     min_age_days: int | None = Field(
         default=None, ge=0, le=36500, description="Never delete anything younger (a retention floor)."
     )
@@ -157,6 +184,11 @@ class AuditLog(Model):
     lookback_days: int = Field(default=7, ge=1, le=366, description="How far back access logs are reviewed.")
 
 
+#: What the CRD accepts (the territory's partition is aws-cn); the validator below checks the partition
+#: the catalogue configures, and names the problem.
+ARN_PRINCIPAL_CRD_PATTERN = (
+    r"^arn:aws-cn:(iam|sts)::[0-9]{12}:(root|(user|role|assumed-role|federated-user)/[A-Za-z0-9_+=,.@/-]+)$"
+)
 _ARN_PRINCIPAL = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):(?P<service>iam|sts)::(?P<account>\d{12}):"
     r"(?P<resource>root|(user|role|assumed-role|federated-user)/[\w+=,.@/-]+)$"
@@ -166,7 +198,11 @@ _ARN_PRINCIPAL = re.compile(
 class AccessAuditPolicySpec(Model):
     data_stores: list[DataStore] = Field(min_length=1)
     audit_log: AuditLog
-    allowed_principals: list[str] = Field(default_factory=list)
+    allowed_principals: list[str] = Field(
+        default_factory=list,
+        description="IAM principal ARNs allowed to access the data stores.",
+        json_schema_extra={"items": {"type": "string", "pattern": ARN_PRINCIPAL_CRD_PATTERN}},
+    )
     mode: Mode = Mode.ENFORCE
 
     @field_validator("allowed_principals")
@@ -181,7 +217,9 @@ class AccessAuditPolicySpec(Model):
                     f"arn:{partition}:iam::123456789012:role/reader"
                 )
             if found["partition"] != partition:
-                raise ValueError(f"[{index}] {arn!r} is in partition {found['partition']}; use arn:{partition}:")
+                raise ValueError(
+                    f"[{index}] {arn!r} is in partition {found['partition']}; use arn:{partition}:"
+                )
         return values
 
 
@@ -190,6 +228,7 @@ class ErasureS3Store(S3Store):
         min_length=1,
         max_length=1024,
         description="Key prefix of one subject's objects; contains {subjectId} followed by '/'.",
+        json_schema_extra={"pattern": r"^[^*?\[\]]*\{subjectId\}/[^*?\[\]]*$"},
     )
 
     @field_validator("key_prefix")
@@ -216,6 +255,8 @@ class ErasureDynamoDBStore(_Store):
 
 
 class ErasureDataStore(Model):
+    model_config = ConfigDict(json_schema_extra=_EXACTLY_ONE)
+
     s3: ErasureS3Store | None = None
     dynamodb: ErasureDynamoDBStore | None = None
 
@@ -233,16 +274,21 @@ class ErasureDataStore(Model):
 
 
 class ErasureRequestSpec(Model):
-    subject_id: str = Field(description="The data subject's id: [A-Za-z0-9._@+=-], no leading/trailing dot.")
+    subject_id: str = Field(
+        description="The data subject's id: [A-Za-z0-9._@+=-], no leading/trailing dot, no '..'.",
+        json_schema_extra={"pattern": SUBJECT_ID_PATTERN, "minLength": 1, "maxLength": 128},
+    )
     data_stores: list[ErasureDataStore] = Field(min_length=1)
-    deadline: datetime | None = Field(default=None, description="When the erasure must be complete (RFC 3339).")
+    deadline: datetime | None = Field(
+        default=None, description="When the erasure must be complete (RFC 3339)."
+    )
 
     @field_validator("subject_id")
     @classmethod
     def _safe_subject(cls, value: str) -> str:
         if not value:
             raise ValueError("subjectId is empty; an empty id would erase every subject's data")
-        if not SUBJECT_ID.match(value):
+        if len(value) > 128 or not SUBJECT_ID.match(value):
             raise ValueError(
                 f"subjectId {value!r} could widen the key prefix; use only letters, digits and ._@+=- "
                 "(no '/', '*', '..', spaces, or leading/trailing '.')"
