@@ -6,7 +6,7 @@ import json
 
 import pytest
 from builders import check, messages, res, urn
-from paths import PUBLIC_FIXTURES
+from paths import public_fixture
 
 from policies.engine import evaluate
 from policies.registry import all_rules
@@ -360,7 +360,7 @@ def test_enc003_unknown_fails_closed(inputs):
 
 def test_enc003_recorded_key_without_rotation_fails():
     """The pulumi-aws recorded KMS key (enableKeyRotation false) is reported."""
-    path = PUBLIC_FIXTURES / "pulumi-aws-recorded-kms-key-stack.json"
+    path = public_fixture("pulumi-aws-recorded-kms-key-stack.json")
     assert json.loads(path.read_text())["deployment"]["resources"]
     result = evaluate(load_stack(str(path)), [all_rules()["ENC-003"]])
     assert [f.name for f in result.findings] == ["a"]

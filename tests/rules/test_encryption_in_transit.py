@@ -7,7 +7,7 @@ import json
 
 import pytest
 from builders import check, messages, res, urn
-from paths import PUBLIC_FIXTURES
+from paths import public_fixture
 
 from policies.engine import evaluate
 from policies.registry import all_rules
@@ -422,7 +422,7 @@ def test_tls003_fails(resource, expected):
 
 def test_tls003_recorded_alb_listener_on_http_fails():
     """The pulumi-aws recorded ALB listener forwards plain HTTP on port 80 (sslPolicy output "")."""
-    stack = load_stack(str(PUBLIC_FIXTURES / "pulumi-aws-recorded-lb-stack.json"))
+    stack = load_stack(str(public_fixture("pulumi-aws-recorded-lb-stack.json")))
     result = evaluate(stack, [all_rules()["TLS-003"]])
     assert messages(result) == [
         "Listener 'exampleListener' serves plain HTTP on port 80; make every default action a redirect "
