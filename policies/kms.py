@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from policies.model import UNKNOWN, Resource
-from policies.types import KMS_ALIAS, KMS_KEY, KMS_REPLICA_EXTERNAL_KEY, KMS_REPLICA_KEY
+from policies.tokens import KMS_ALIAS, KMS_KEY, KMS_REPLICA_EXTERNAL_KEY, KMS_REPLICA_KEY
 
 if TYPE_CHECKING:
     from policies.stack import Stack

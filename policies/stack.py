@@ -14,7 +14,7 @@ from typing import Any
 
 from policies.model import UNKNOWN, Resource
 from policies.settings import Settings
-from policies.types import (
+from policies.tokens import (
     PROVIDER_AWS,
     S3_BUCKET_TYPES,
     bucket_side_kind,

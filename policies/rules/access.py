@@ -27,7 +27,7 @@ from policies.model import UNKNOWN, Resource, Severity
 from policies.registry import Violation, rule, unknown
 from policies.s3 import as_list, bucket_view
 from policies.stack import Stack
-from policies.types import (
+from policies.tokens import (
     ELASTICSEARCH_DOMAIN,
     IAM_POLICY,
     IAM_POLICY_DOCUMENT_TYPES,

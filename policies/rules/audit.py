@@ -26,7 +26,7 @@ from policies.registry import Violation, rule, unknown
 from policies.s3 import BucketView, as_list, bucket_view
 from policies.settings import Category
 from policies.stack import Stack
-from policies.types import CLOUDTRAIL_TRAIL, S3_BUCKET_TYPES, side_types
+from policies.tokens import CLOUDTRAIL_TRAIL, S3_BUCKET_TYPES, side_types
 
 #: The catalogue category whose retention bounds apply to audit logs.
 AUDIT_LOGS = "audit-logs"

@@ -14,7 +14,7 @@ from policies.model import UNKNOWN, Resource, Severity
 from policies.registry import Violation, rule, unknown
 from policies.settings import Settings
 from policies.stack import Stack
-from policies.types import CLASSIFIED_STORES
+from policies.tokens import CLASSIFIED_STORES
 
 
 @rule(

@@ -17,7 +17,7 @@ from policies.model import UNKNOWN, Resource, Severity
 from policies.registry import Violation, rule, unknown
 from policies.s3 import bucket_view, first
 from policies.stack import Stack
-from policies.types import (
+from policies.tokens import (
     BACKUP_VAULT,
     DYNAMODB_TABLE,
     DYNAMODB_TABLE_REPLICA,

@@ -19,7 +19,7 @@ from policies.model import UNKNOWN, Resource, Severity
 from policies.registry import Violation, rule, unknown
 from policies.s3 import as_list, bucket_view, first
 from policies.stack import Stack
-from policies.types import (
+from policies.tokens import (
     CLASSIC_ELB,
     ELASTICACHE_CLUSTER,
     ELASTICACHE_REPLICATION_GROUP,

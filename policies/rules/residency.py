@@ -20,7 +20,7 @@ from policies.model import UNKNOWN, Resource, Severity
 from policies.registry import Violation, rule, unknown
 from policies.s3 import as_list, bucket_view, first
 from policies.stack import Stack
-from policies.types import (
+from policies.tokens import (
     BACKUP_PLAN,
     DATA_STORES,
     DYNAMODB_GLOBAL_TABLE,

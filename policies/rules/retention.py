@@ -18,7 +18,7 @@ from policies.rules.audit import audit_index, retention_category, tri_all, tri_a
 from policies.s3 import LifecycleRule, as_list, first
 from policies.settings import Category
 from policies.stack import Stack
-from policies.types import DYNAMODB_TABLE, LOG_GROUP, S3_BUCKET_TYPES
+from policies.tokens import DYNAMODB_TABLE, LOG_GROUP, S3_BUCKET_TYPES
 
 #: The values CloudWatch Logs accepts for retentionInDays (0 or absent: never expire).
 LOG_RETENTION_VALUES = (
