@@ -174,11 +174,13 @@ def test_help_is_fast_path_without_heavy_imports():
     assert "HEAVY []" in proc.stdout.decode()
 
 
-def test_check_path_never_imports_cloud_sdks():
+def test_check_command_never_imports_cloud_sdks():
     code = (
-        "import sys\nfrom policies.check import run_check\n"
-        f"run_check([{NONCOMPLIANT!r}, {COMPLIANT!r}])\n"
-        "print('LOADED', [m for m in ('pulumi_aws', 'boto3', 'kopf', 'pulumi') if m in sys.modules])\n"
+        "import sys, runpy, atexit\n"
+        "atexit.register(lambda: print('LOADED', [m for m in ('pulumi_aws', 'boto3', 'kopf', 'pulumi', "
+        "'parliament', 'grpc') if m in sys.modules]))\n"
+        f"sys.argv = ['residency', 'check', {NONCOMPLIANT!r}, {COMPLIANT!r}, '--format', 'sarif']\n"
+        "runpy.run_module('policies.cli', run_name='__main__')\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert "LOADED []" in proc.stdout.decode(), proc.stderr.decode()
