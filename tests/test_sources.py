@@ -246,3 +246,9 @@ def test_json_roundtrip_of_bundled_example_is_a_preview():
 
     doc = json.loads((EXAMPLES / "reference-compliant-preview.json").read_text())
     assert detect(doc, "x")[0] == "preview"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_byte_order_marks_and_utf16_from_powershell_are_read(encoding):
+    text = json.dumps(preview(step("create", "aws:sqs/queue:Queue", "q", {"name": "q"})))
+    assert decode_json(text.encode(encoding), "p.json")["steps"][0]["op"] == "create"

@@ -50,6 +50,7 @@ def read_bytes(path: str) -> tuple[bytes, str]:
 def decode_json(data: bytes, source: str) -> Any:
     import orjson
 
+    data = _strip_bom(data, source)
     if not data.strip():
         raise InputError(
             "is empty; expected the JSON of `pulumi preview --json` or `pulumi stack export`", source=source
@@ -66,6 +67,20 @@ def decode_json(data: bytes, source: str) -> Any:
             " (the file looks truncated)" if "unexpected end" in str(exc).lower() or "EOF" in str(exc) else ""
         )
         raise InputError(f"is not valid JSON{hint}: {detail} at character {exc.pos}", source=source) from None
+
+
+def _strip_bom(data: bytes, source: str) -> bytes:
+    """UTF-8 with a byte-order mark, or UTF-16 (PowerShell's `>` redirection), as plain UTF-8."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:]
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(
+                "starts like UTF-16 text but does not decode; save it as UTF-8", source=source
+            ) from None
+    return data
 
 
 def _looks_textual(data: bytes) -> bool:
