@@ -252,3 +252,20 @@ def test_json_roundtrip_of_bundled_example_is_a_preview():
 def test_byte_order_marks_and_utf16_from_powershell_are_read(encoding):
     text = json.dumps(preview(step("create", "aws:sqs/queue:Queue", "q", {"name": "q"})))
     assert decode_json(text.encode(encoding), "p.json")["steps"][0]["op"] == "create"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda s: s["newState"].update(provider=True), "'provider' must be a provider reference string"),
+        (lambda s: s["newState"].update(inputs=[1, 2]), "'inputs' must be an object"),
+        (lambda s: s["newState"].update(dependencies="urn:x"), "'dependencies' must be a list of URNs"),
+        (lambda s: s.update(newState="oops"), "'newState' must be an object"),
+    ],
+)
+def test_wrongly_typed_state_fields_name_the_step_and_field(mutate, message):
+    one = step("create", "aws:sqs/queue:Queue", "q", {"name": "q"})
+    mutate(one)
+    with pytest.raises(InputError, match=message) as info:
+        stack_from_document(preview(one), "p.json")
+    assert "step 0" in str(info.value)

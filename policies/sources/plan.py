@@ -6,7 +6,8 @@ from typing import Any
 
 from policies.errors import InputError
 from policies.model import Resource
-from policies.sources.state import normalize, resource_from_state
+from policies.sources.state import MalformedState, resource_from_state
+from policies.sources.state import config_of as _config
 
 _GONE = frozenset({"delete", "delete-replaced", "discard", "discard-replaced", "remove-pending-replace"})
 
@@ -49,6 +50,9 @@ def parse(doc: dict[str, Any], source: str) -> tuple[list[Resource], dict[str, A
             "dependencies": goal.get("dependencies") or [],
             "propertyDependencies": goal.get("propertyDependencies") or {},
         }
-        resources.append(resource_from_state(state))
+        try:
+            resources.append(resource_from_state(state))
+        except MalformedState as exc:
+            raise InputError(f"resource plan {urn}: {exc}; the plan is damaged", source=source) from None
     config = doc.get("config")
-    return resources, normalize(config) if isinstance(config, dict) else {}
+    return resources, _config(config)

@@ -6,7 +6,8 @@ from typing import Any
 
 from policies.errors import InputError
 from policies.model import Resource
-from policies.sources.state import normalize, resource_from_state
+from policies.sources.state import MalformedState, resource_from_state
+from policies.sources.state import config_of as _config
 
 #: Steps after which the resource no longer exists: nothing of theirs is deployed.
 _GONE = frozenset({"delete", "delete-replaced", "discard", "discard-replaced", "remove-pending-replace"})
@@ -37,11 +38,19 @@ def parse(doc: dict[str, Any], source: str) -> tuple[list[Resource], dict[str, A
         if op in _GONE:
             continue
         state = step.get("newState") or step.get("oldState")
-        if not isinstance(state, dict):
+        if state is None:
             # A step without state (older CLIs print only op and urn for `same`): the type is in the URN.
             state = {"urn": urn}
+        elif not isinstance(state, dict):
+            raise InputError(
+                f"step {i} ({urn}): 'newState' must be an object, not {type(state).__name__}; the preview is damaged",
+                source=source,
+            )
         if "urn" not in state:
             state = {**state, "urn": urn}
-        by_urn[urn] = resource_from_state(state, provider=step.get("provider"))
+        try:
+            by_urn[urn] = resource_from_state(state, provider=step.get("provider"))
+        except MalformedState as exc:
+            raise InputError(f"step {i} ({urn}): {exc}; the preview is damaged", source=source) from None
     config = doc.get("config")
-    return list(by_urn.values()), normalize(config) if isinstance(config, dict) else {}
+    return list(by_urn.values()), _config(config)

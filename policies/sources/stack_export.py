@@ -6,7 +6,7 @@ from typing import Any
 
 from policies.errors import InputError
 from policies.model import Resource
-from policies.sources.state import resource_from_state
+from policies.sources.state import MalformedState, resource_from_state
 
 SUPPORTED_VERSIONS = (3, 4)
 
@@ -43,5 +43,10 @@ def parse(doc: dict[str, Any], source: str) -> tuple[list[Resource], dict[str, A
             continue
         if state["urn"] in pending_delete:
             continue
-        resources.append(resource_from_state(state))
+        try:
+            resources.append(resource_from_state(state))
+        except MalformedState as exc:
+            raise InputError(
+                f"resource {i} ({state['urn']}): {exc}; the stack export is damaged", source=source
+            ) from None
     return resources, {}

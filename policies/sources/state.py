@@ -41,11 +41,20 @@ def normalize(value: Any) -> Any:
     return value
 
 
+def config_of(config: Any) -> dict[str, Any]:
+    """The stack config a preview or plan carries (secret values unknown)."""
+    value = normalize(config) if isinstance(config, dict) else {}
+    return value if isinstance(value, dict) else {}
+
+
 def merged_props(inputs: Any, outputs: Any) -> dict[str, Any]:
     """Outputs overlaid by inputs: what the program declared wins, outputs fill in the rest."""
-    props: dict[str, Any] = normalize(outputs) if isinstance(outputs, dict) else {}
+    props = normalize(outputs) if isinstance(outputs, dict) else {}
+    if not isinstance(props, dict):  # a whole-object secret: nothing to read
+        props = {}
+    inputs = normalize(inputs) if isinstance(inputs, dict) else None
     if isinstance(inputs, dict):
-        for key, value in normalize(inputs).items():
+        for key, value in inputs.items():
             if value is UNKNOWN and props.get(key) not in (None, UNKNOWN):
                 continue
             props[key] = value
@@ -76,11 +85,33 @@ def tags_of(props: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+class MalformedState(ValueError):
+    """A resource state whose fields have the wrong JSON types; sources turn it into an InputError."""
+
+
+def _expect(state: dict[str, Any], key: str, kinds: tuple[type, ...], what: str) -> Any:
+    value = state.get(key)
+    if value is not None and not isinstance(value, kinds):
+        raise MalformedState(f"'{key}' must be {what}, not {type(value).__name__}")
+    return value
+
+
 def resource_from_state(state: dict[str, Any], *, provider: str | None = None) -> Resource:
-    urn = state.get("urn") or ""
+    if not isinstance(state, dict):
+        raise MalformedState(f"a resource state must be an object, not {type(state).__name__}")
+    urn = _expect(state, "urn", (str,), "a string") or ""
+    _expect(state, "type", (str,), "a string")
+    _expect(state, "provider", (str,), "a provider reference string")
+    _expect(state, "parent", (str,), "a URN string")
+    _expect(state, "inputs", (dict,), "an object")
+    _expect(state, "outputs", (dict,), "an object")
+    deps = _expect(state, "dependencies", (list,), "a list of URNs") or []
+    prop_deps = _expect(state, "propertyDependencies", (dict,), "an object of URN lists") or {}
+    if provider is not None and not isinstance(provider, str):
+        raise MalformedState(
+            f"the step's 'provider' must be a provider reference string, not {type(provider).__name__}"
+        )
     props = merged_props(state.get("inputs"), state.get("outputs"))
-    deps = state.get("dependencies") or []
-    prop_deps = state.get("propertyDependencies") or {}
     return Resource(
         urn=urn,
         type=state.get("type") or type_of(urn),
@@ -91,9 +122,7 @@ def resource_from_state(state: dict[str, Any], *, provider: str | None = None) -
         parent=state.get("parent"),
         dependencies=[d for d in deps if isinstance(d, str)],
         property_dependencies={
-            k: [d for d in (v or []) if isinstance(d, str)]
-            for k, v in prop_deps.items()
-            if isinstance(k, str)
+            k: [d for d in v if isinstance(d, str)] for k, v in prop_deps.items() if isinstance(v, list)
         },
         tags=tags_of(props),
         input_keys=frozenset(k for k in (state.get("inputs") or {}) if k != "__defaults"),
