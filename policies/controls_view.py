@@ -71,10 +71,10 @@ def controls_table(catalog: Catalog, rules: dict[str, Rule], color: bool) -> str
     buffer = io.StringIO()
     console = Console(file=buffer, width=140, color_system="auto" if color else None, force_terminal=color)
     table = Table(title=f"Controls: {catalog.policy.title}", show_lines=True)
-    table.add_column("control", style="bold", no_wrap=True)
-    table.add_column("kind")
-    table.add_column("clause", ratio=3)
-    table.add_column("rules / reason", ratio=2)
+    table.add_column("control", style="bold", width=30)
+    table.add_column("kind", width=14)
+    table.add_column("clause", ratio=3, min_width=30)
+    table.add_column("rules / reason", ratio=2, min_width=24)
     for c in catalog.controls:
         if c.kind == "organisational":
             impl = c.reason or ""

@@ -193,3 +193,19 @@ def test_controls_lists_every_clause_and_rule():
     kinds = {c["kind"] for c in data["controls"]}
     assert kinds == {"technical", "runtime", "organisational"}
     assert all(c.get("reason") for c in data["controls"] if c["kind"] == "organisational")
+
+
+def test_controls_table_shows_clause_and_rules_readably():
+    proc = run("controls")
+    out = proc.stdout.decode()
+    assert proc.returncode == 0
+    assert "CN-RES-1" in out and "RES-001 Data stores stay in mainland China" in out
+    assert "\u2026" not in out.split("CN-RES-1")[1][:2000], "columns must not be squeezed to ellipses"
+
+
+def test_demo_checks_the_examples_and_real_fixtures():
+    proc = run("demo")
+    out = proc.stdout.decode()
+    assert proc.returncode == 0, out + proc.stderr.decode()
+    assert "reference-compliant-preview.json" in out and "PASS (expected)" in out
+    assert "FAIL (expected)" in out
