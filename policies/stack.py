@@ -164,6 +164,8 @@ class Stack:
         if own is UNKNOWN:
             return UNKNOWN, "resource region (unknown until apply)"
         if isinstance(own, str) and own:
+            if res.input_keys and "region" not in res.input_keys:
+                return own, "deployed region"
             return own, "resource region input"
         if res.type == PROVIDER_AWS:
             # A provider without a region input takes aws:region from the stack config.

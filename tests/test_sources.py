@@ -269,3 +269,30 @@ def test_wrongly_typed_state_fields_name_the_step_and_field(mutate, message):
     with pytest.raises(InputError, match=message) as info:
         stack_from_document(preview(one), "p.json")
     assert "step 0" in str(info.value)
+
+
+def test_backend_checkpoint_files_are_read_like_stack_exports():
+    doc = {
+        "version": 3,
+        "checkpoint": {
+            "stack": "dev",
+            "latest": {"resources": [{"urn": f"{P}::aws:sqs/queue:Queue::q", "type": "aws:sqs/queue:Queue"}]},
+        },
+    }
+    assert [r.name for r in stack_from_document(doc, "dev.json").resources] == ["q"]
+
+
+def test_same_step_keeps_the_deployed_outputs_of_its_old_state():
+    urn = f"{P}::aws:s3/bucket:Bucket::docs"
+    old = {
+        "urn": urn,
+        "type": "aws:s3/bucket:Bucket",
+        "inputs": {"bucket": "docs"},
+        "outputs": {"bucket": "docs", "region": "eu-west-1", "arn": "arn:aws:s3:::docs"},
+    }
+    new = {"urn": urn, "type": "aws:s3/bucket:Bucket", "inputs": {"bucket": "docs"}}
+    stack = stack_from_document(
+        preview({"op": "same", "urn": urn, "oldState": old, "newState": new}), "p.json"
+    )
+    (bucket,) = stack.resources
+    assert bucket.region == "eu-west-1"

@@ -67,6 +67,8 @@ def _region_origin(res: Resource) -> str:
         return "the stack config `aws:region`"
     if source == "ARN":
         return "its ARN"
+    if source == "deployed region":
+        return "its deployed outputs"
     return source
 
 

@@ -303,7 +303,8 @@ def _log_group_retention(res: Resource, category: Category) -> Iterator[str | Vi
     if not isinstance(days, int) or days <= 0:
         if maximum is not None:
             yield (
-                f"{res.label} keeps its log events forever (retentionInDays is not set), but {_kind(category)} "
+                f"{res.label} keeps its log events forever (retentionInDays is "
+                f"{'0, never expire' if days == 0 else 'not set'}), but {_kind(category)} "
                 f"may be kept at most {maximum} days: set retentionInDays to {suggestion}"
             )
         return

@@ -48,6 +48,11 @@ def parse(doc: dict[str, Any], source: str) -> tuple[list[Resource], dict[str, A
             )
         if "urn" not in state:
             state = {**state, "urn": urn}
+        old = step.get("oldState")
+        if not state.get("outputs") and isinstance(old, dict) and isinstance(old.get("outputs"), dict):
+            # A `same` (or not-yet-applied `update`) step's new state carries no outputs; the deployed
+            # ones (region, ARN) are in the old state. Inputs still win where both say something.
+            state = {**state, "outputs": old["outputs"]}
         try:
             by_urn[urn] = resource_from_state(state, provider=step.get("provider"))
         except MalformedState as exc:

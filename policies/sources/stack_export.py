@@ -12,7 +12,7 @@ SUPPORTED_VERSIONS = (3, 4)
 
 
 def matches(doc: Any) -> bool:
-    return isinstance(doc, dict) and "deployment" in doc
+    return isinstance(doc, dict) and ("deployment" in doc or "checkpoint" in doc)
 
 
 def parse(doc: dict[str, Any], source: str) -> tuple[list[Resource], dict[str, Any]]:
@@ -24,6 +24,9 @@ def parse(doc: dict[str, Any], source: str) -> tuple[list[Resource], dict[str, A
             source=source,
         )
     deployment = doc.get("deployment")
+    if deployment is None and isinstance(doc.get("checkpoint"), dict):
+        # A backend checkpoint file (`.pulumi/stacks/<stack>.json`): the deployment is its `latest`.
+        deployment = doc["checkpoint"].get("latest") or {"resources": []}
     if not isinstance(deployment, dict):
         raise InputError("'deployment' is not an object; the stack export is damaged", source=source)
     raw = deployment.get("resources") or []
