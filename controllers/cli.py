@@ -1,7 +1,8 @@
-"""`residency enforce`: registered into the `residency` CLI via the `residency.commands` entry point.
+"""`residency enforce` and `residency controller`: registered into the `residency` CLI via the
+`residency.commands` entry point.
 
-Import-light on purpose: `residency --help` and `residency check` load this module, so boto3,
-pydantic, yaml and rich are imported inside the command only.
+Import-light on purpose: `residency --help` and `residency check` load this module, so boto3, kopf,
+pydantic, yaml and rich are imported inside the commands only.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ DEFAULT_INTERVAL = 300
 def register(app: typer.Typer) -> None:
     """Add the controller's commands to the `residency` app."""
     app.command("enforce")(enforce)
+    app.command("controller")(controller)
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -157,3 +159,76 @@ def _run_with_progress(docs, clients, now, dry_run):  # noqa: ANN001, ANN202
                 bar.update(task, deleted=counts["deleted"])
 
         return run_once(docs, clients, now, dry_run=dry_run, progress=progress, on_start=on_start)
+
+
+def controller(
+    namespace: Annotated[
+        list[str] | None,
+        typer.Option("--namespace", "-n", help="Watch this namespace (repeatable; exact names)."),
+    ] = None,
+    all_namespaces: Annotated[
+        bool, typer.Option("--all-namespaces", "-A", help="Watch the whole cluster.")
+    ] = False,
+    peering: Annotated[
+        str | None,
+        typer.Option(
+            "--peering",
+            help="kopf peering object (ClusterKopfPeering with -A, KopfPeering with -n): only the live "
+            "replica with the highest priority acts. Without it the controller runs standalone.",
+        ),
+    ] = None,
+    priority: Annotated[
+        int | None, typer.Option("--priority", help="Peering priority (default: random per start).")
+    ] = None,
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option("--endpoint-url", help="AWS endpoint override (a local emulator such as moto)."),
+    ] = None,
+    metrics_port: Annotated[
+        int, typer.Option("--metrics-port", min=0, max=65535, help="Prometheus /metrics port (0: off).")
+    ] = 9090,
+    health_port: Annotated[
+        int, typer.Option("--health-port", min=0, max=65535, help="Liveness /healthz port (0: off).")
+    ] = 8080,
+    default_interval: Annotated[
+        int,
+        typer.Option(
+            "--default-interval", min=1, help="Seconds between reconciles of a policy without spec.interval."
+        ),
+    ] = 3600,
+    tick: Annotated[
+        float, typer.Option("--tick", min=0.1, help="Seconds between checks whether a policy is due.")
+    ] = 30.0,
+    log_format: Annotated[str, typer.Option("--log-format", help="json or text.")] = "json",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    """Run the Kubernetes operator: keep RetentionPolicy, AccessAuditPolicy and ErasureRequest resources
+    enforced, with status conditions, Events and Prometheus metrics. Stops on SIGTERM/SIGINT."""
+    if bool(namespace) == all_namespaces:
+        _fail("give either --namespace NAME (repeatable) or --all-namespaces")
+    if endpoint_url is not None and not endpoint_url.startswith(("http://", "https://")):
+        _fail(f"--endpoint-url {endpoint_url!r} is not a URL; write it like http://127.0.0.1:5000")
+    if log_format not in ("json", "text"):
+        _fail(f"--log-format {log_format!r} is not one of json, text")
+    if metrics_port and metrics_port == health_port:
+        _fail("--metrics-port and --health-port must differ")
+    try:
+        from controllers.operator import OperatorConfig, run
+    except ImportError as exc:
+        _fail(
+            f"the controller needs the operator extra ({exc.name} is missing): pip install 'residency[operator]'"
+        )
+    config = OperatorConfig(
+        namespaces=tuple(namespace or ()),
+        clusterwide=all_namespaces,
+        peering=peering,
+        priority=priority,
+        endpoint_url=endpoint_url,
+        metrics_port=metrics_port or None,
+        health_port=health_port or None,
+        default_interval=float(default_interval),
+        tick=tick,
+        json_logs=log_format == "json",
+        verbose=verbose,
+    )
+    run(config)

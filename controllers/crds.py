@@ -108,6 +108,11 @@ def structural(schema: dict[str, Any], defs: dict[str, Any] | None = None) -> di
             out[key] = {name: structural(sub, defs) for name, sub in value.items()}
         elif key == "items":
             out[key] = structural(value, defs)
+        elif key in ("exclusiveMinimum", "exclusiveMaximum") and not isinstance(value, bool):
+            # JSON Schema 2020-12 (pydantic) writes the bound here; OpenAPI v3, which the API server
+            # reads, wants `minimum`/`maximum` plus a boolean flag (a number is rejected).
+            out["minimum" if key == "exclusiveMinimum" else "maximum"] = value
+            out[key] = True
         elif key == "additionalProperties":
             if isinstance(value, dict):
                 out[key] = structural(value, defs)

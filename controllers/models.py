@@ -38,6 +38,23 @@ _BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 _TABLE = r"^[A-Za-z0-9_.-]{3,255}$"
 _ATTRIBUTE = r"^[A-Za-z0-9_.-]{1,255}$"
 _NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+#: A duration like `90s`, `15m`, `6h` or `1d` (one number, one unit).
+INTERVAL_PATTERN = r"^[1-9][0-9]{0,6}(s|m|h|d)$"
+_INTERVAL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def interval_seconds(text: str) -> int:
+    """`15m` -> 900. The text has already matched `INTERVAL_PATTERN`."""
+    return int(text[:-1]) * _INTERVAL_UNITS[text[-1]]
+
+
+def _interval_field() -> Any:
+    return Field(
+        default=None,
+        pattern=INTERVAL_PATTERN,
+        description="How often the operator reconciles this policy, like 15m or 6h (a little jitter is "
+        "added); default: the controller's --default-interval. `residency enforce` ignores it.",
+    )
 
 
 class Model(BaseModel):
@@ -165,6 +182,7 @@ class RetentionPolicySpec(Model):
     rules: list[Rule] = Field(min_length=1)
     mode: Mode = Mode.ENFORCE
     blast_radius: BlastRadius | None = None
+    interval: str | None = _interval_field()
 
     @field_validator("rules")
     @classmethod
@@ -204,6 +222,7 @@ class AccessAuditPolicySpec(Model):
         json_schema_extra={"items": {"type": "string", "pattern": ARN_PRINCIPAL_CRD_PATTERN}},
     )
     mode: Mode = Mode.ENFORCE
+    interval: str | None = _interval_field()
 
     @field_validator("allowed_principals")
     @classmethod

@@ -138,14 +138,14 @@ def test_crd_validation_agrees_with_the_models_on_examples() -> None:
     jsonschema = pytest.importorskip("jsonschema")
     for raw in yaml.safe_load_all(EXAMPLES.read_text()):
         schema = yaml.safe_load(crds.render(raw["kind"]))["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-        jsonschema.validate(raw, schema)
+        jsonschema.Draft4Validator(schema).validate(raw)
     bad = next(iter(yaml.safe_load_all(EXAMPLES.read_text())))
     bad["spec"]["rules"][0]["maxAgeDays"] = 0
     schema = yaml.safe_load(crds.render("RetentionPolicy"))["spec"]["versions"][0]["schema"][
         "openAPIV3Schema"
     ]
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(bad, schema)
+        jsonschema.Draft4Validator(schema).validate(bad)
 
 
 def test_a_result_status_validates_against_the_crd_status_schema() -> None:
@@ -162,6 +162,6 @@ def test_a_result_status_validates_against_the_crd_status_schema() -> None:
     result.evidence = {"deletedSha256": "0" * 64, "deletedCount": 2}
     status = result.status(observed_generation=4)
     schema = yaml.safe_load(crds.render("ErasureRequest"))["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-    jsonschema.validate(status, schema["properties"]["status"])
+    jsonschema.Draft4Validator(schema["properties"]["status"]).validate(status)
     assert status["conditions"][0]["status"] == "False" and status["conditions"][0]["reason"] == "Held"
     assert status["observedGeneration"] == 4 == status["conditions"][0]["observedGeneration"]

@@ -37,8 +37,19 @@ RW = {"list", "watch", "get", "patch", "create", "delete", "update"}
 @attrs.define(kw_only=True)
 class ApiServer(kmock.KubernetesEmulator):
     _versions: Any = attrs.field(factory=lambda: itertools.count(1), init=False)
+    #: (verb, "group/plural[/subresource]", name) of every request the operator (kopf) made.
+    calls: list[tuple[str, str, str | None]] = attrs.field(factory=list, init=False)
 
     async def _handle(self, request: Any) -> Any:  # type: ignore[override]
+        kopf = str(request.headers.get("User-Agent", "")).startswith("kopf/")
+        if kopf and request.resource is not None and request.resource.plural:  # not discovery
+            plural = f"{request.resource.group}/{request.resource.plural}"
+            plural += f"/{request.subresource}" if request.subresource else ""
+            action = request.action.value if request.action else ""
+            verb = {"PATCH": "patch", "PUT": "update"}.get(request.method.value) or (
+                "get" if action == "FETCH" else action.lower()
+            )
+            self.calls.append((verb, plural, request.name))
         data = request.data if isinstance(request.data, dict) else None
         if request.resource is not None and data is not None:
             meta = data.setdefault("metadata", {})
@@ -101,6 +112,8 @@ class Kube:
     def close(self) -> None:
         self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(10)
+        if not self._thread.is_alive():
+            self._loop.close()
 
     def kubeconfig(self, directory: Path) -> Path:
         path = directory / "kubeconfig.yaml"

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 from moto_estate import Estate
 
@@ -75,6 +74,7 @@ def test_controller_command_reconciles_serves_metrics_and_health_and_stops_on_si
             proc.wait()
     log.seek(0)
     lines = [line for line in log.read().splitlines() if line.strip()]
+    log.close()
     records = [json.loads(line) for line in lines]  # every line is one JSON object
     messages = [r.get("message", "") for r in records]
     assert any("reconciled in" in m for m in messages), messages

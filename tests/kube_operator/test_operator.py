@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from moto_estate import Estate, days_ago
@@ -36,6 +37,17 @@ def lifecycle_ids(estate: Estate, bucket: str) -> list[str]:
     return sorted(r["ID"] for r in estate.s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"])
 
 
+def with_condition(kube: Kube, kind: str, name: str, type_: str, **expected: str) -> Any:
+    """A `wait_for` check: the object, once its condition `type_` has the `expected` fields."""
+
+    def check() -> Any:
+        obj = kube.get(kind, NS, name)
+        found = condition(obj, type_)
+        return obj if all(found.get(k) == v for k, v in expected.items()) else None
+
+    return check
+
+
 def reconciled(kube: Kube, kind: str, name: str, generation: int) -> Any:
     def check() -> Any:
         obj = kube.get(kind, NS, name)
@@ -63,6 +75,7 @@ def test_policy_created_configures_lifecycle_sweeps_and_reports_ready(
     assert sorted(k for k, _ in estate.versions("pa-crash")) == ["crash/new.dmp", "keep/old.txt"]
     assert status["deleted"] == 1 and status["held"] == 0 and status["findings"] == []
     assert status["lastRun"].endswith("Z")
+    assert obj["metadata"]["finalizers"] == ["residency.pushauction.com/timer"]  # kopf's, for the timer
     ready, compliant = condition(obj, "Ready"), condition(obj, "Compliant")
     assert ready["reason"] == "Reconciled" and ready["observedGeneration"] == 1
     assert compliant["status"] == "True" and compliant["reason"] == "Reconciled"
@@ -158,12 +171,7 @@ def test_erasure_request_completes_with_evidence_and_no_finalizer(
     kube.create(NS, erasure("erase-u1", "u1", "pa-uploads", "pa-profiles"))
 
     obj = wait_for(
-        lambda: (
-            (o := kube.get("ErasureRequest", NS, "erase-u1"))
-            and condition(o, "Compliant").get("status") == "True"
-            and o
-        ),
-        what="erasure complete",
+        with_condition(kube, "ErasureRequest", "erase-u1", "Compliant", status="True"), what="complete"
     )
     assert sorted(k for k, _ in estate.versions("pa-uploads")) == ["users/u10/a.jpg", "users/u2/a.jpg"]
     assert [i["pk"]["S"] for i in estate.items("pa-profiles")] == ["u2"]
@@ -196,11 +204,7 @@ def test_invalid_resource_gets_a_clear_condition_and_nothing_is_deleted(
         ("ErasureRequest", "erase-everyone", "spec.subjectId"),
     ):
         obj = wait_for(
-            lambda: (
-                condition(kube.get(kind, NS, name), "Ready").get("reason") == "InvalidSpec"
-                and kube.get(kind, NS, name)
-            ),
-            what=f"{name} InvalidSpec",
+            with_condition(kube, kind, name, "Ready", reason="InvalidSpec"), what=f"{name} InvalidSpec"
         )
         ready = condition(obj, "Ready")
         assert ready["status"] == "False" and ready["message"].startswith(field), ready["message"]
@@ -221,15 +225,122 @@ def test_aws_errors_are_retried_with_backoff_until_they_clear(
     start_operator()
     kube.create(NS, retention("early", "pa-not-yet"))  # the bucket does not exist yet
 
-    obj = wait_for(
-        lambda: (
-            condition(kube.get("RetentionPolicy", NS, "early"), "Ready").get("reason") == "ReconcileError"
-            and kube.get("RetentionPolicy", NS, "early")
-        ),
-        what="ReconcileError",
-    )
+    obj = wait_for(with_condition(kube, "RetentionPolicy", "early", "Ready", reason="ReconcileError"))
     assert "NoSuchBucket" in condition(obj, "Ready")["message"]
     seed_crash_dumps(estate, "pa-not-yet", {"crash/a.dmp": 40})
 
     wait_for(reconciled(kube, "RetentionPolicy", "early", 1), what="Ready after the retry")
     assert not estate.versions("pa-not-yet")
+
+
+def test_a_fixed_spec_is_reconciled_after_an_invalid_one(
+    kube: Kube, estate: Estate, start_operator: Any
+) -> None:
+    seed_crash_dumps(estate, "pa-crash", {"crash/a.dmp": 40})
+    start_operator()
+    broken = retention("crash-retention", "pa-crash")
+    broken["spec"]["rules"][0]["maxAgeDays"] = 0
+    kube.create(NS, broken)
+    obj = wait_for(with_condition(kube, "RetentionPolicy", "crash-retention", "Ready", reason="InvalidSpec"))
+    assert condition(obj, "Ready")["message"].startswith("spec.rules[0].maxAgeDays: ")
+    assert len(estate.versions("pa-crash")) == 1
+
+    kube.patch(
+        "RetentionPolicy",
+        NS,
+        "crash-retention",
+        {"spec": {"rules": [retention("x", "y")["spec"]["rules"][0]]}},
+    )
+
+    fixed = wait_for(reconciled(kube, "RetentionPolicy", "crash-retention", 2), what="Ready after the fix")
+    assert condition(fixed, "Ready")["lastTransitionTime"] >= condition(obj, "Ready")["lastTransitionTime"]
+    assert not estate.versions("pa-crash") and fixed["status"]["findings"] == []
+
+
+def test_an_erasure_blocked_by_a_legal_hold_is_retried_until_the_hold_is_lifted(
+    kube: Kube, estate: Estate, start_operator: Any
+) -> None:
+    estate.bucket("pa-locked", lock=True)
+    held = estate.s3.put_object(
+        Bucket="pa-locked", Key="users/u1/held.jpg", Body=b"x", ObjectLockLegalHoldStatus="ON"
+    )
+    estate.s3.put_object(Bucket="pa-locked", Key="users/u1/free.jpg", Body=b"x")
+    operator = start_operator()
+    kube.create(NS, erasure("erase-u1", "u1", "pa-locked"))
+
+    obj = wait_for(
+        lambda: (
+            ((o := kube.get("ErasureRequest", NS, "erase-u1")).get("status") or {}).get("held") == 1 and o
+        ),
+        what="held",
+    )
+    compliant = condition(obj, "Compliant")
+    assert compliant["status"] == "False" and "legal hold" in compliant["message"]
+    assert obj["status"]["held"] == 1 and condition(obj, "Ready")["status"] == "True"
+    assert [k for k, _ in estate.versions("pa-locked")] == ["users/u1/held.jpg"]
+    wait_for(lambda: any(e["reason"] == "Held" for e in kube.events(NS, "erase-u1")), what="a Held Event")
+    assert 'residency_held_objects{kind="ErasureRequest",name="erase-u1",namespace="privacy"} 1.0' in (
+        operator.controller.metrics.text()
+    )
+
+    estate.s3.put_object_legal_hold(
+        Bucket="pa-locked", Key="users/u1/held.jpg", VersionId=held["VersionId"], LegalHold={"Status": "OFF"}
+    )
+
+    done = wait_for(with_condition(kube, "ErasureRequest", "erase-u1", "Compliant", status="True"))
+    assert not estate.versions("pa-locked") and done["status"]["evidence"]["subjectId"] == "u1"
+
+
+def test_access_audit_policy_enables_logging_keeps_logs_and_reports_a_stranger(
+    kube: Kube, estate: Estate, start_operator: Any
+) -> None:
+    from controllers.access_log import AccessRecord, format_record
+
+    estate.bucket("pa-uploads")
+    estate.bucket("pa-audit-logs")
+    estate.s3.put_bucket_acl(
+        Bucket="pa-audit-logs",
+        GrantWrite="uri=http://acs.amazonaws.com/groups/s3/LogDelivery",
+        GrantReadACP="uri=http://acs.amazonaws.com/groups/s3/LogDelivery",
+    )
+    rule = {"ID": "short", "Filter": {"Prefix": "s3/"}, "Status": "Enabled", "Expiration": {"Days": 30}}
+    estate.s3.put_bucket_lifecycle_configuration(
+        Bucket="pa-audit-logs", LifecycleConfiguration={"Rules": [rule]}
+    )
+    when = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    stranger = "arn:aws-cn:iam::123456789012:user/eve"
+    record = AccessRecord(
+        "owner", "pa-uploads", when, "10.1.2.3", stranger, "R", "REST.GET.OBJECT", "users/u1/a.jpg",
+        "GET /users/u1/a.jpg HTTP/1.1", "200",
+    )  # fmt: skip
+    estate.s3.put_object(Bucket="pa-audit-logs", Key="s3/2026-01-01-log", Body=format_record(record).encode())
+    start_operator()
+
+    kube.create(
+        NS,
+        {
+            "apiVersion": API,
+            "kind": "AccessAuditPolicy",
+            "metadata": {"name": "uploads-access"},
+            "spec": {
+                "dataStores": [{"s3": {"bucket": "pa-uploads", "region": "cn-north-1"}}],
+                "auditLog": {"bucket": "pa-audit-logs", "prefix": "s3/", "minRetentionDays": 180},
+                "allowedPrincipals": ["arn:aws-cn:iam::123456789012:role/uploads-service"],
+            },
+        },
+    )
+
+    obj = wait_for(reconciled(kube, "AccessAuditPolicy", "uploads-access", 1), what="Ready")
+    logging_target = estate.s3.get_bucket_logging(Bucket="pa-uploads")["LoggingEnabled"]
+    assert logging_target == {"TargetBucket": "pa-audit-logs", "TargetPrefix": "s3/"}
+    rules = estate.s3.get_bucket_lifecycle_configuration(Bucket="pa-audit-logs")["Rules"]
+    assert [r["Expiration"]["Days"] for r in rules if r["ID"] == "short"] == [180]
+    compliant = condition(obj, "Compliant")
+    assert compliant["status"] == "False" and compliant["reason"] == "Findings"
+    assert any(stranger in f for f in obj["status"]["findings"])
+    wait_for(
+        lambda: any(
+            e["reason"] == "Finding" and e["type"] == "Warning" for e in kube.events(NS, "uploads-access")
+        ),
+        what="Finding Events",
+    )

@@ -19,6 +19,10 @@ def test_two_replicas_only_the_leader_acts_and_the_other_takes_over_when_it_stop
     seed_crash_dumps(estate, "pa-crash", {"crash/a.dmp": 40})
     seed_crash_dumps(estate, "pa-crash-2", {"crash/b.dmp": 40})
     leader = start_operator(peering="residency", priority=200)
+    kube.create(NS, retention("crash-retention", "pa-crash"))
+    wait_for(reconciled(kube, "RetentionPolicy", "crash-retention", 1), what="the leader's reconcile")
+
+    # The follower starts beside existing objects: it must not resume them behind the leader's back.
     follower = start_operator(peering="residency", priority=100)
     peers = wait_for(
         lambda: (
@@ -28,12 +32,11 @@ def test_two_replicas_only_the_leader_acts_and_the_other_takes_over_when_it_stop
         what="both replicas in the peering object",
     )
     assert peers
-
-    kube.create(NS, retention("crash-retention", "pa-crash"))
-    wait_for(reconciled(kube, "RetentionPolicy", "crash-retention", 1), what="the leader's reconcile")
+    kube.patch("RetentionPolicy", NS, "crash-retention", {"spec": {"interval": "90s"}})
+    wait_for(reconciled(kube, "RetentionPolicy", "crash-retention", 2), what="the leader's second reconcile")
     time.sleep(1.0)  # give a (wrongly) active follower the time to act too
 
-    assert leader.controller_reconciles() >= 1
+    assert leader.controller_reconciles() == 2
     assert follower.controller_reconciles() == 0
 
     leader.stop()  # a clean exit removes it from the peering object at once
