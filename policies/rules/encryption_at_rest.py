@@ -47,10 +47,6 @@ from policies.values import flag as as_flag
 Problem = str | Violation
 
 
-def _personal(res: Resource, stack: Stack) -> bool:
-    return stack.holds_personal_data(res)
-
-
 def _get(res: Resource, *path: str) -> Any:
     """Nested lookup where each block may be an object or a one-element list."""
     value: Any = res.props
@@ -92,7 +88,7 @@ def _s3_key(source: Resource, ref: Any, stack: Stack) -> kms.KeyReference:
 )
 def s3_default_encryption(res: Resource, stack: Stack) -> Iterator[Problem]:
     """Every personal-data bucket encrypts new objects with a customer-managed key of its own region."""
-    if not _personal(res, stack):
+    if not stack.holds_personal_data(res):
         return
     view = bucket_view(res)
     source = view.encryption_source
@@ -433,7 +429,7 @@ AT_REST: dict[str, AtRest] = {
 )
 def store_encryption(res: Resource, stack: Stack) -> Iterator[Problem]:
     """Every personal-data store names a customer-managed KMS key of its own region."""
-    if not _personal(res, stack):
+    if not stack.holds_personal_data(res):
         return
     spec = AT_REST[res.type]
     declared = spec.read(res, stack)

@@ -37,10 +37,6 @@ from policies.values import flag
 Problem = str | Violation
 
 
-def _personal(res: Resource, stack: Stack) -> bool:
-    return stack.holds_personal_data(res)
-
-
 def _block(res: Resource, name: str) -> Any:
     """A nested block that may be an object or a one-element list: dict, UNKNOWN or None."""
     value = first(res.props.get(name))
@@ -116,7 +112,7 @@ def _deny_statement(sid: str, arn: str, condition: dict[str, dict[str, str]]) ->
 )
 def bucket_requires_tls(res: Resource, stack: Stack) -> Iterator[Problem]:
     """Every personal-data bucket refuses plain HTTP and TLS 1.0/1.1 through its bucket policy."""
-    if not _personal(res, stack):
+    if not stack.holds_personal_data(res):
         return
     view = bucket_view(res)
     statements: list[Statement] = []
@@ -292,7 +288,7 @@ def rds_forces_tls(res: Resource, stack: Stack) -> Iterator[Problem]:
         elif problem:
             yield f"{res.label} {problem}"
         return
-    if not _personal(res, stack):
+    if not stack.holds_personal_data(res):
         return
     yield from _database_problems(res, stack)
 
@@ -491,7 +487,7 @@ def _classic_listeners(res: Resource) -> Iterator[Problem]:
 )
 def elasticache_in_transit(res: Resource, stack: Stack) -> Iterator[Problem]:
     """Every personal-data cache accepts TLS connections only."""
-    if not _personal(res, stack):
+    if not stack.holds_personal_data(res):
         return
     if res.type == ELASTICACHE_CLUSTER and res.props.get("replicationGroupId") not in (None, ""):
         return  # A member of a replication group: the group carries the setting.
@@ -527,7 +523,7 @@ def elasticache_in_transit(res: Resource, stack: Stack) -> Iterator[Problem]:
 )
 def search_domain_tls(res: Resource, stack: Stack) -> Iterator[Problem]:
     """Clients and nodes of a personal-data search domain talk over TLS 1.2+."""
-    if not _personal(res, stack):
+    if not stack.holds_personal_data(res):
         return
     endpoint = _block(res, "domainEndpointOptions")
     if endpoint is UNKNOWN:
