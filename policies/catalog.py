@@ -45,6 +45,8 @@ class Territory(_Model):
 
 class Classification(_Model):
     tag: str = Field(min_length=1, max_length=128)
+    #: Other tag keys that carry the same classification (matched case-insensitively).
+    aliases: list[str] = []
     untagged: str
 
 
@@ -52,6 +54,8 @@ class DataCategory(_Model):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
     examples: list[str] = []
+    #: Other names teams use for the category in the tag value (matched case-insensitively).
+    aliases: list[str] = []
     clause: str
     personal: bool = True
     in_territory: bool = True
@@ -114,6 +118,12 @@ class Catalog(_Model):
         category_ids = [c.id for c in self.categories]
         if len(set(category_ids)) != len(category_ids):
             raise ValueError("categories: ids must be unique")
+        names = [n.lower() for c in self.categories for n in (c.id, *c.aliases)]
+        clashes = sorted({n for n in names if names.count(n) > 1})
+        if clashes:
+            raise ValueError(
+                f"categories: {', '.join(clashes)} names more than one category; make aliases unique"
+            )
         if self.classification.untagged not in category_ids:
             raise ValueError(
                 f"classification.untagged: {self.classification.untagged!r} is not a category id "
@@ -166,6 +176,8 @@ class Catalog(_Model):
             categories=categories,
             untagged=categories[self.classification.untagged],
             rule_controls=self.rule_controls(),
+            classification_tag_aliases=tuple(self.classification.aliases),
+            category_aliases={a.lower(): c.id for c in self.categories for a in c.aliases},
         )
 
 

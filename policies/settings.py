@@ -41,6 +41,10 @@ class Settings:
     untagged: Category = _FAILSAFE
     #: rule id -> control ids, from the catalogue.
     rule_controls: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Other tag keys teams use for the same classification (matched case-insensitively).
+    classification_tag_aliases: tuple[str, ...] = ()
+    #: Other names for a category (lower case) -> category id.
+    category_aliases: dict[str, str] = field(default_factory=dict)
 
     @property
     def china(self) -> bool:
@@ -53,11 +57,30 @@ class Settings:
     def regions_text(self) -> str:
         return " or ".join(self.allowed_regions)
 
-    def category_of(self, tags: dict[str, Any]) -> Category:
+    def classification(self, tags: Any) -> tuple[str | None, Any]:
+        """(the tag key found, its value): the catalogue's tag first, then its aliases, any case."""
+        if not isinstance(tags, dict):
+            return None, None
+        if self.classification_tag in tags:
+            return self.classification_tag, tags[self.classification_tag]
+        wanted = [self.classification_tag.lower(), *(a.lower() for a in self.classification_tag_aliases)]
+        lowered = {k.lower(): k for k in tags if isinstance(k, str)}
+        for key in wanted:
+            if key in lowered:
+                return lowered[key], tags[lowered[key]]
+        return None, None
+
+    def resolve_category(self, value: Any) -> Category | None:
+        """The category a tag value names (its id or an alias, any case), or None."""
+        if not isinstance(value, str):
+            return None
+        text = value.strip()
+        category = self.categories.get(text)
+        if category is None:
+            alias = self.category_aliases.get(text.lower())
+            category = self.categories.get(alias or text.lower())
+        return category
+
+    def category_of(self, tags: Any) -> Category:
         """The data category a store's classification tag names; unknown or missing: fail safe."""
-        value = tags.get(self.classification_tag) if isinstance(tags, dict) else None
-        if isinstance(value, str):
-            category = self.categories.get(value.strip())
-            if category is not None:
-                return category
-        return self.untagged
+        return self.resolve_category(self.classification(tags)[1]) or self.untagged

@@ -107,6 +107,7 @@ def _mutate(tmp_path: Path, edit) -> Path:
         (lambda d: d["classification"].update(untagged="nope"), "classification.untagged"),
         (lambda d: d["controls"].append(dict(d["controls"][0])), "duplicate ids"),
         (lambda d: d.update(version=2), "version"),
+        (lambda d: d["categories"][0].update(aliases=["cookies"]), "names more than one category"),
     ],
 )
 def test_bad_catalogues_name_the_field(tmp_path, edit, message):

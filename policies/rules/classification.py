@@ -30,9 +30,8 @@ from policies.tokens import CLASSIFIED_STORES
 def data_store_classified(res: Resource, stack: Stack) -> Iterator[str | Violation]:
     """A data store's classification tag names a category of the catalogue."""
     settings = stack.settings
-    key = settings.classification_tag
-    tags = res.tags
-    value = tags.get(key) if isinstance(tags, dict) else None
+    found, value = settings.classification(res.tags)
+    key = found or settings.classification_tag
     if value is UNKNOWN:
         yield unknown(
             f"{res.label}'s `{key}` tag is not known until apply; use a literal category "
@@ -51,7 +50,7 @@ def data_store_classified(res: Resource, stack: Stack) -> Iterator[str | Violati
             f"category of data it holds, one of {_valid_ids(settings)}"
         )
         return
-    if not isinstance(value, str) or value.strip() not in settings.categories:
+    if settings.resolve_category(value) is None:
         yield (
             f"{res.label} has `{key}: {value}`, which is not a known data category, so it is treated as "
             f"{_failsafe(settings)}; use one of {_valid_ids(settings)}"

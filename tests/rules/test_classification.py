@@ -115,3 +115,24 @@ def test_cls001_unknown_provider_default_tag_is_unknown():
     stack = _stack_with_default_tags({"data-category": U}, bucket)
     (finding,) = evaluate(stack, [all_rules()["CLS-001"]]).findings
     assert finding.unknown
+
+
+@pytest.mark.parametrize(
+    ("tags", "category"),
+    [
+        ({"data-category": "user-uploads"}, "user-uploads"),
+        ({"DataCategory": "cookies"}, "cookies"),
+        ({"Data-Classification": "Crash-Diagnostics"}, "crash-diagnostics"),
+        ({"classification": "registration"}, "account-registration"),
+        ({"data-category": "uploads"}, "user-uploads"),
+        ({"data-category": "photos"}, "unclassified"),
+        ({"owner": "team-a"}, "unclassified"),
+    ],
+)
+def test_tag_key_and_value_aliases_resolve_to_the_catalogue_category(tags, category):
+    from policies.catalog import default_catalog
+
+    settings = default_catalog().settings()
+    assert settings.category_of(tags).id == category
+    findings = check("CLS-001", store("aws:s3/bucketV2:BucketV2", {"bucket": "b", "tags": tags})).findings
+    assert bool(findings) is (category == "unclassified")
