@@ -77,8 +77,12 @@ def main() -> None:
         print(f"  residency --help: {med:.3f} s (min {lo:.3f}, max {hi:.3f}); target <= 0.300 s")
         results: dict[int, float] = {}
         for size in sizes:
-            units = max(1, round(size / UNIT))
+            # Every tenth unit is the smaller non-compliant one: grow until the preview has `size` resources.
+            units = max(1, size // UNIT)
             doc = synthetic_preview(units)
+            while len(doc["steps"]) - 1 < size:
+                units += max(1, (size - len(doc["steps"]) + 1) // UNIT)
+                doc = synthetic_preview(units)
             path = tmp / f"preview-{size}.json"
             path.write_text(json.dumps(doc))
             resources = len(doc["steps"]) - 1
