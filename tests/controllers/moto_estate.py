@@ -8,10 +8,12 @@ process). Everything else goes through boto3 over HTTP, as the reconcilers do.
 from __future__ import annotations
 
 import urllib.request
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import pytest
 
 REGION = "cn-north-1"
 ACCOUNT = "123456789012"
@@ -100,3 +102,25 @@ def days_ago(days: float, now: datetime | None = None) -> datetime:
 
 def no_sleep(_seconds: float) -> None:
     """Retry backoff for tests: the retry count is what matters, not the wait."""
+
+
+# -- pytest fixtures, shared by the reconciler and operator suites (imported by their conftests) --------
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    """A moto server on 127.0.0.1 per test session (per xdist worker), spoken to over HTTP."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def estate(moto_url: str) -> Estate:
+    """A fresh, empty moto account."""
+    reset_moto(moto_url)
+    return Estate(moto_url)

@@ -23,29 +23,16 @@ pytest.importorskip("prometheus_client", reason="the operator extra is not insta
 # moto_estate lives beside the reconcilers' tests.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "controllers"))
 
-from moto_estate import Estate, reset_moto  # noqa: E402
+import moto_estate  # noqa: E402
+
+# The shared moto fixtures, registered for this folder.
+moto_url = moto_estate.moto_url
+estate = moto_estate.estate
 
 from .kube import Kube  # noqa: E402
 
 #: How fast the timers tick in tests (production: 30 s).
 TICK = 0.5
-
-
-@pytest.fixture(scope="session")
-def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def estate(moto_url: str) -> Estate:
-    reset_moto(moto_url)
-    return Estate(moto_url)
 
 
 @pytest.fixture
