@@ -120,5 +120,6 @@ def _run(
                     f"{type(exc).__name__}: {exc}; treat as non-compliant and report this input"
                 ),
                 remediation=r.remediation,
+                error=True,
             )
         )

@@ -138,6 +138,9 @@ class Finding:
     waived: bool = False
     waiver_reason: str | None = None
     source_position: str | None = None
+    #: True when the rule raised instead of judging the resource: a fail-closed finding that says
+    #: "could not be checked", never evidence that the rule works.
+    error: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -150,6 +153,7 @@ class Finding:
             "message": self.message,
             "remediation": self.remediation,
             "unknown": self.unknown,
+            "error": self.error,
             "waived": self.waived,
         }
         if self.waiver_reason is not None:

@@ -82,6 +82,8 @@ def _body(f: Finding) -> str:
         lines.append(f"Controls: {', '.join(f.controls)}")
     if f.unknown:
         lines.append("A value is unknown until apply; the check fails closed.")
+    if f.error:
+        lines.append("The rule failed on this resource, so it could not be checked; the check fails closed.")
     if f.waived:
         lines.append(f"Waived: {f.waiver_reason or 'no reason given'}")
     return "\n".join(lines)

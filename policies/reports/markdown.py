@@ -134,6 +134,8 @@ def _message_cell(f: Finding) -> str:
     text = cell(f.message)
     if f.unknown:
         text += "<br><sub>unknown until apply: fails closed</sub>"
+    if f.error:
+        text += "<br><sub>could not be checked (the rule failed): fails closed</sub>"
     return text
 
 

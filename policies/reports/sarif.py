@@ -162,6 +162,7 @@ def _result(f: Finding, rule_index: int, input_artifact: str, seen: dict[str, in
             "type": f.type,
             "severity": f.severity.value,
             "unknown": f.unknown,
+            "error": f.error,
         },
     }
     if f.waived:

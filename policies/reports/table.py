@@ -63,6 +63,10 @@ def render(
             finding = Text(f.message)
             if f.unknown:
                 finding.append("\n(unknown until apply: fails closed)", style="dim" if color else "")
+            if f.error:
+                finding.append(
+                    "\n(could not be checked: the rule failed; fails closed)", style="dim" if color else ""
+                )
             if f.waived:
                 severity = Text(f"{f.severity.value.upper()}\n(waived)", style="dim" if color else "")
                 finding.append(
