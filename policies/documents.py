@@ -38,6 +38,10 @@ class Statement:
     condition: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
     #: True when any part of the statement is unknown until apply.
     has_unknown: bool = False
+    #: The statement keys ("Resource", "Principal", ...) whose values hold an unknown. "*" stands for
+    #: the whole statement, "*Condition" for a condition unknown as a whole or per operator (which the
+    #: normalized `condition` cannot show): neither can be resolved (see `policies.references`).
+    unknown_fields: frozenset[str] = frozenset()
 
     def principals(self, kind: str | None = None) -> list[Any]:
         """Every principal value, optionally of one kind (AWS, Service, Federated, CanonicalUser)."""
@@ -81,6 +85,11 @@ def _contains_unknown(value: Any) -> bool:
     return False
 
 
+def contains_unknown(value: Any) -> bool:
+    """Whether an unknown hides anywhere in a (nested) value."""
+    return _contains_unknown(value)
+
+
 def parse_document(raw: Any) -> list[Statement] | MalformedDocument | Any:
     """A list of statements, `UNKNOWN`, or a `MalformedDocument` explaining what is wrong."""
     if raw is UNKNOWN:
@@ -110,7 +119,21 @@ def parse_document(raw: Any) -> list[Statement] | MalformedDocument | Any:
     out: list[Statement] = []
     for i, st in enumerate(_strings(statements)):
         if st is UNKNOWN:
-            out.append(Statement(f"#{i}", "", [], [], [], [], None, None, {}, has_unknown=True))
+            out.append(
+                Statement(
+                    f"#{i}",
+                    "",
+                    [],
+                    [],
+                    [],
+                    [],
+                    None,
+                    None,
+                    {},
+                    has_unknown=True,
+                    unknown_fields=frozenset({"*"}),
+                )
+            )
             continue
         if not isinstance(st, dict):
             return MalformedDocument(f"statement {i} is not an object")
@@ -132,9 +155,19 @@ def parse_document(raw: Any) -> list[Statement] | MalformedDocument | Any:
                 not_principal=st.get("NotPrincipal"),
                 condition=normalized_condition,
                 has_unknown=may_hold_unknown and _contains_unknown(st),
+                unknown_fields=_unknown_fields(st) if may_hold_unknown else frozenset(),
             )
         )
     return out
+
+
+def _unknown_fields(st: dict[str, Any]) -> frozenset[str]:
+    fields = {key for key, value in st.items() if _contains_unknown(value)}
+    if "Condition" in fields:
+        condition = st["Condition"]
+        if not isinstance(condition, dict) or any(not isinstance(b, dict) for b in condition.values()):
+            fields.add("*Condition")
+    return frozenset(fields)
 
 
 def condition_values(statement: Statement, key: str) -> list[tuple[str, Any]]:

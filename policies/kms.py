@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from policies.model import UNKNOWN, Resource
+from policies.references import referenced
 from policies.tokens import KMS_ALIAS, KMS_KEY, KMS_REPLICA_EXTERNAL_KEY, KMS_REPLICA_KEY
 
 if TYPE_CHECKING:
@@ -85,12 +86,13 @@ def _index_keys(stack: Stack) -> dict[str, Resource]:
 
 
 def key_from_dependencies(res: Resource, prop: str, stack: Stack) -> Resource | None:
-    """The key or alias resource an input of `res` is computed from, through its property dependencies."""
-    for urn in res.property_dependencies.get(prop, ()):
-        candidate = stack.by_urn.get(urn)
-        if candidate is not None and candidate.type in KEY_OR_ALIAS_TYPES:
-            return candidate
-    return None
+    """The key or alias resource an input of `res` is computed from, through its property dependencies.
+
+    Only when the dependency names exactly one resource of the stack and it is a key or an alias
+    (`policies.references.referenced`): with two keys, or a key and something else, the input may be
+    built from either, so it is not resolved.
+    """
+    return referenced(stack, res, prop, KEY_OR_ALIAS_TYPES)
 
 
 def resolve(res: Resource, prop: str, ref: Any, stack: Stack) -> KeyReference:

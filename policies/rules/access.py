@@ -24,6 +24,7 @@ from policies.iam import (
     service_of,
 )
 from policies.model import UNKNOWN, Resource, Severity
+from policies.references import AT_APPLY, referenced, resolve_statements
 from policies.registry import Violation, rule, unknown
 from policies.s3 import as_list, bucket_view
 from policies.stack import Stack
@@ -205,10 +206,9 @@ def _bucket_of(res: Resource, stack: Stack) -> Resource | None:
     """The bucket an object or side resource belongs to, by property dependency or name."""
     if res.owner is not None:
         return res.owner
-    for urn in res.property_dependencies.get("bucket", ()):
-        candidate = stack.by_urn.get(urn)
-        if candidate is not None and candidate.type in S3_BUCKET_TYPES:
-            return candidate
+    found = referenced(stack, res, "bucket", S3_BUCKET_TYPES)
+    if found is not None:
+        return found
     name = res.props.get("bucket")
     if isinstance(name, str) and name:
         for bucket in stack.of_type(*sorted(S3_BUCKET_TYPES)):
@@ -512,11 +512,11 @@ def resource_policy_not_public(res: Resource, stack: Stack) -> Iterator[Problem]
     if subject is not None and _exempt(subject, stack):
         return
     prop = RESOURCE_POLICY_PROPS[res.type]
-    doc = parse_document(res.props.get(prop))
+    doc = resolve_statements(stack, res, prop, parse_document(res.props.get(prop)))
     if doc is UNKNOWN:
         yield unknown(
-            f"{res.label}: {prop} is not known until apply, so it cannot be shown to keep everyone out; "
-            "build the document from known values"
+            f"{res.label}: {prop} is not known until apply, so it cannot be shown to keep everyone out here; "
+            f"{AT_APPLY}, or build the document from known values"
         )
         return
     if isinstance(doc, MalformedDocument):
@@ -618,12 +618,12 @@ def _identity_statement_problems(where: str, st: Statement) -> Iterator[Problem]
         )
 
 
-def _document_problems(where: str, raw: Any) -> Iterator[Problem]:
-    doc = parse_document(raw)
+def _document_problems(where: str, raw: Any, res: Resource, prop: str, stack: Stack) -> Iterator[Problem]:
+    doc = resolve_statements(stack, res, prop, parse_document(raw))
     if doc is UNKNOWN:
         yield unknown(
-            f"{where} is not known until apply, so it cannot be checked for least privilege; "
-            "build the document from known values"
+            f"{where} is not known until apply, so it cannot be checked for least privilege here; "
+            f"{AT_APPLY}, or build the document from known values"
         )
         return
     if isinstance(doc, MalformedDocument):
@@ -694,7 +694,7 @@ def _role_problems(res: Resource, stack: Stack) -> Iterator[Problem]:
             if isinstance(name, str) and name
             else f"{res.label}: inline policy #{i}"
         )
-        yield from _document_problems(where, entry.get("policy"))
+        yield from _document_problems(where, entry.get("policy"), res, "inlinePolicies", stack)
 
 
 @rule(
@@ -719,7 +719,7 @@ def iam_least_privilege(res: Resource, stack: Stack) -> Iterator[Problem]:
     elif res.type == IAM_ROLE:
         yield from _role_problems(res, stack)
     else:
-        yield from _document_problems(f"{res.label}: policy", res.props.get("policy"))
+        yield from _document_problems(f"{res.label}: policy", res.props.get("policy"), res, "policy", stack)
 
 
 # --- ACC-005 ---------------------------------------------------------------------------------------
@@ -799,11 +799,13 @@ def _trust_statement_problems(res: Resource, st: Statement) -> Iterator[Problem]
 )
 def role_trust_not_public(res: Resource, stack: Stack) -> Iterator[Problem]:
     """No role can be assumed by everyone, nor by any identity of a web-identity provider."""
-    doc = parse_document(res.props.get("assumeRolePolicy"))
+    doc = resolve_statements(
+        stack, res, "assumeRolePolicy", parse_document(res.props.get("assumeRolePolicy"))
+    )
     if doc is UNKNOWN:
         yield unknown(
             f"{res.label}: assumeRolePolicy is not known until apply, so it cannot be shown to trust only "
-            "named principals; build the document from known values"
+            f"named principals here; {AT_APPLY}, or build the document from known values"
         )
         return
     if isinstance(doc, MalformedDocument):

@@ -20,8 +20,9 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from policies.documents import MalformedDocument
-from policies.kms import key_from_dependencies
+from policies.kms import KEY_OR_ALIAS_TYPES
 from policies.model import UNKNOWN, Resource, Severity
+from policies.references import AT_APPLY, referenced
 from policies.registry import Violation, rule, unknown
 from policies.s3 import BucketView, as_list, bucket_view
 from policies.settings import Category
@@ -101,7 +102,7 @@ def _build_index(stack: Stack) -> AuditIndex:
         if source is None:
             continue
         dep_keys = ("targetBucket",) if source is not bucket else ("loggings", "logging")
-        target = _resolve_bucket(stack, index, view.logging_target, source, dep_keys, exclude=bucket)
+        target = _resolve_bucket(stack, index, view.logging_target, source, dep_keys)
         if target is not None:
             index.logging_targets[bucket] = target
             if target is not bucket:
@@ -126,18 +127,17 @@ def _resolve_bucket(
     value: Any,
     declared_by: Resource,
     dep_keys: Iterable[str],
-    exclude: Resource | None = None,
 ) -> Resource | None:
-    """The bucket a name (or bucket ARN) points at; in a preview, the property dependency says."""
+    """The bucket a name (or bucket ARN) points at; in a preview, the property dependency says.
+
+    An unknown name resolves only when its dependency names exactly one bucket of the stack
+    (`policies.references.referenced`). A known name that is not a bucket of this stack resolves to
+    nothing: the literal wins over the graph.
+    """
     if isinstance(value, str) and value:
-        found = index.buckets_by_name.get(_strip_bucket_arn(value))
-        if found is not None:
-            return found
-    for key in dep_keys:
-        for urn in declared_by.property_dependencies.get(key, ()):
-            candidate = stack.by_urn.get(urn)
-            if candidate is not None and candidate is not exclude and candidate.type in S3_BUCKET_TYPES:
-                return candidate
+        return index.buckets_by_name.get(_strip_bucket_arn(value))
+    if value is UNKNOWN:
+        return referenced(stack, declared_by, dep_keys, S3_BUCKET_TYPES)
     return None
 
 
@@ -229,10 +229,13 @@ def access_logging_enabled(res: Resource, stack: Stack) -> Iterator[str | Violat
         return
     view = index.view(res)
     target_name = view.logging_target
-    if target_name is UNKNOWN:
+    target = index.logging_targets.get(res)
+    if target_name is UNKNOWN and target is None:
+        # Resolved targets were found by the index through the property dependency (exactly one bucket).
         yield unknown(
-            f"{res.label}: the server access logging target is not known until apply, so it cannot be "
-            "checked; name the audit-log bucket explicitly"
+            f"{res.label}: the server access logging target is not known until apply and does not come from "
+            f"exactly one bucket of this stack, so it cannot be checked here; {AT_APPLY}, or name the "
+            "audit-log bucket explicitly"
         )
         return
     if not target_name:
@@ -241,7 +244,6 @@ def access_logging_enabled(res: Resource, stack: Stack) -> Iterator[str | Violat
             "to the audit-log bucket"
         )
         return
-    target = index.logging_targets.get(res)
     if target is None:
         # Not in this stack: S3 itself only accepts a target in the same region and account.
         return
@@ -382,10 +384,10 @@ def _trail_settings(trail: Resource, stack: Stack) -> Iterator[str | Violation]:
             "set enableLogFileValidation to true"
         )
     key = trail.props.get("kmsKeyId")
-    if key is UNKNOWN and key_from_dependencies(trail, "kmsKeyId", stack) is None:
+    if key is UNKNOWN and referenced(stack, trail, "kmsKeyId", KEY_OR_ALIAS_TYPES) is None:
         yield unknown(
-            f"{trail.label}: kmsKeyId is not known until apply and comes from no KMS key of this stack; "
-            "pass the key resource's ARN so the preview can see it"
+            f"{trail.label}: kmsKeyId is not known until apply and does not come from exactly one KMS key of "
+            f"this stack; pass the key resource's ARN so the preview can see it ({AT_APPLY})"
         )
     elif not key:
         yield (
