@@ -16,7 +16,7 @@ from typing import Any
 
 from policies.documents import parse_document
 from policies.model import UNKNOWN, Resource
-from policies.values import as_list, first
+from policies.values import BadNumber, as_list, first, whole_number
 
 __all__ = ["BucketView", "as_list", "bucket_view", "first"]
 
@@ -30,6 +30,9 @@ class EncryptionRule:
 
 @dataclass(slots=True)
 class LifecycleRule:
+    """One lifecycle rule. Day counts are read by `whole_number`: an int, None (unset), UNKNOWN, or a
+    `BadNumber` (`"abc"`, `365.5`, `true`, a negative) that rules report naming the property."""
+
     id: str
     enabled: Any
     prefix: Any
@@ -38,6 +41,9 @@ class LifecycleRule:
     noncurrent_days: Any
     expired_delete_marker: Any
     source: Resource
+    #: noncurrentVersionExpiration.newerNoncurrentVersions: the newest N old versions S3 keeps past
+    #: noncurrentDays. An int, None, UNKNOWN or a `BadNumber`.
+    newer_noncurrent_versions: Any = None
 
 
 @dataclass(slots=True)
@@ -63,7 +69,10 @@ class BucketView:
     replication: list[ReplicationDestination] = field(default_factory=list)
     object_lock_enabled: Any = None
     object_lock_mode: Any = None
+    #: Days of the default retention (years count 365): an int, None, UNKNOWN or a `BadNumber`.
     object_lock_days: Any = None
+    #: The property a `BadNumber` in object_lock_days came from ("defaultRetention.days" or ".years").
+    object_lock_days_prop: str = "defaultRetention.days"
     acl: Any = None  # canned ACL string
     grants: list[dict[str, Any]] = field(default_factory=list)
 
@@ -196,6 +205,12 @@ def _days(block: Any, key: str) -> Any:
     return None
 
 
+def _count(block: Any, key: str) -> Any:
+    """A day or version count inside a lifecycle block (`365`, `365.0` and `"365"` all read as 365)."""
+    value = _days(block, key)
+    return value if value is UNKNOWN else whole_number(value)
+
+
 def _side_lifecycle_rule(rule: Any, index: int, source: Resource) -> LifecycleRule:
     if not isinstance(rule, dict):
         return LifecycleRule(f"#{index}", UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN, source)
@@ -213,11 +228,12 @@ def _side_lifecycle_rule(rule: Any, index: int, source: Resource) -> LifecycleRu
         id=str(rule.get("id") or f"#{index}"),
         enabled=enabled,
         prefix=prefix or "",
-        expiration_days=_days(expiration, "days"),
+        expiration_days=_count(expiration, "days"),
         expiration_date=_days(expiration, "date"),
-        noncurrent_days=_days(noncurrent, "noncurrentDays"),
+        noncurrent_days=_count(noncurrent, "noncurrentDays"),
         expired_delete_marker=_days(expiration, "expiredObjectDeleteMarker"),
         source=source,
+        newer_noncurrent_versions=_count(noncurrent, "newerNoncurrentVersions"),
     )
 
 
@@ -230,9 +246,9 @@ def _inline_lifecycle_rule(rule: Any, index: int, source: Resource) -> Lifecycle
         id=str(rule.get("id") or f"#{index}"),
         enabled=rule.get("enabled"),
         prefix=rule.get("prefix") or "",
-        expiration_days=_days(expiration, "days"),
+        expiration_days=_count(expiration, "days"),
         expiration_date=_days(expiration, "date"),
-        noncurrent_days=_days(noncurrent, "days"),
+        noncurrent_days=_count(noncurrent, "days"),
         expired_delete_marker=_days(expiration, "expiredObjectDeleteMarker"),
         source=source,
     )
@@ -313,9 +329,13 @@ def _object_lock(view: BucketView, props: dict[str, Any], side: dict[str, list[R
         return
     if isinstance(retention, dict):
         view.object_lock_mode = retention.get("mode")
-        days, years = retention.get("days"), retention.get("years")
+        days, years = whole_number(retention.get("days")), whole_number(retention.get("years"))
         if days is UNKNOWN or years is UNKNOWN:
             view.object_lock_days = UNKNOWN
+        elif isinstance(days, BadNumber):
+            view.object_lock_days, view.object_lock_days_prop = days, "defaultRetention.days"
+        elif isinstance(years, BadNumber):
+            view.object_lock_days, view.object_lock_days_prop = years, "defaultRetention.years"
         elif isinstance(days, int):
             view.object_lock_days = days
         elif isinstance(years, int):

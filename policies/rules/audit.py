@@ -28,6 +28,7 @@ from policies.s3 import BucketView, as_list, bucket_view
 from policies.settings import Category
 from policies.stack import Stack
 from policies.tokens import CLOUDTRAIL_TRAIL, S3_BUCKET_TYPES, side_types
+from policies.values import BadNumber
 
 #: The catalogue category whose retention bounds apply to audit logs.
 AUDIT_LOGS = "audit-logs"
@@ -308,12 +309,12 @@ def cloudtrail_data_events(res: Resource, stack: Stack) -> Iterator[str | Violat
         if not isinstance(name, str):
             yield unknown(
                 f"{res.label}: its bucket name is not known until apply, so the data-event selectors of "
-                f"{trails} cannot be matched to it; set the bucket name explicitly"
+                f"{trails} cannot be matched to it here ({AT_APPLY}); set the bucket name explicitly"
             )
         else:
             yield unknown(
                 f"{res.label}: whether {trails} records its S3 data events is not known until apply "
-                "(event selectors, logging or region are computed)"
+                f"(event selectors, logging or region are computed); {AT_APPLY}"
             )
         return
     yield (
@@ -602,6 +603,12 @@ def audit_logs_protected(res: Resource, stack: Stack) -> Iterator[str | Violatio
         days, mode = view.object_lock_days, view.object_lock_mode
         if days is UNKNOWN or mode is UNKNOWN:
             lock_protects = UNKNOWN
+        elif isinstance(days, BadNumber):
+            lock_reported = True
+            yield (
+                f"{who} but its Object Lock {days.describe(view.object_lock_days_prop, 'days' if 'days' in view.object_lock_days_prop else 'years')}: "
+                f"set defaultRetention days to a whole number, at least {keep}"
+            )
         elif isinstance(days, int) and minimum is not None and days < minimum:
             lock_reported = True
             yield (
@@ -621,7 +628,7 @@ def audit_logs_protected(res: Resource, stack: Stack) -> Iterator[str | Violatio
     elif UNKNOWN in (lock_protects, policy_protects):
         yield unknown(
             f"{who}: its Object Lock configuration or bucket policy is not known until apply, so its "
-            "protection against deletion cannot be checked"
+            f"protection against deletion cannot be checked here; {AT_APPLY}"
         )
     else:
         yield (
@@ -639,6 +646,16 @@ def audit_logs_protected(res: Resource, stack: Stack) -> Iterator[str | Violatio
             continue
         where = _rule_where(lc, res)
         values = ((lc.expiration_days, "logs"), (lc.noncurrent_days, "old versions of logs"))
+        props = (
+            "expiration.days",
+            "noncurrentVersionExpiration." + ("days" if lc.source is res else "noncurrentDays"),
+        )
+        for (value, _what), prop in zip(values, props, strict=True):
+            if isinstance(value, BadNumber):
+                yield (
+                    f"{who} but lifecycle rule '{lc.id}'{where} has {value.describe(prop, 'days')}: set it to a "
+                    f"whole number of days, at least {keep}"
+                )
         if any(v is UNKNOWN for v, _ in values) or (
             lc.enabled is UNKNOWN and any(_below(v, minimum) for v, _ in values)
         ):

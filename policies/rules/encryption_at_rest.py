@@ -14,6 +14,7 @@ from typing import Any
 
 from policies import kms
 from policies.model import UNKNOWN, Resource, Severity
+from policies.references import AT_APPLY, referenced
 from policies.registry import Violation, rule, unknown
 from policies.s3 import bucket_view, first
 from policies.stack import Stack
@@ -138,7 +139,10 @@ def _s3_key_problems(
         return
     key = _s3_key(source, ref, stack)
     if key.text is UNKNOWN and key.resource is None:
-        yield unknown(f"{res.label}: the kmsMasterKeyId{where} is not known until apply; {fix}")
+        yield unknown(
+            f"{res.label}: the kmsMasterKeyId{where} is not known until apply and does not come from exactly "
+            f"one KMS key of this stack; {AT_APPLY}; {fix}"
+        )
     elif kms.in_other_region(key, res):
         yield (
             f"{res.label} is in {res.region} but its default encryption key {key.describe()}{where} is in "
@@ -216,14 +220,13 @@ def _ebs_snapshot(res: Resource, stack: Stack) -> Declared:
     """A snapshot inherits the encryption of its volume; before apply, read it from the volume."""
     encrypted = res.props.get("encrypted")
     if encrypted in (None, UNKNOWN):
-        for urn in res.property_dependencies.get("volumeId", ()):
-            volume = stack.by_urn.get(urn)
-            if volume is not None and volume.type == EBS_VOLUME:
-                return Declared(
-                    as_flag(volume.props.get("encrypted")),
-                    volume.props.get("kmsKeyId") or None,
-                    holder=(volume, "kmsKeyId"),
-                )
+        volume = referenced(stack, res, "volumeId", (EBS_VOLUME,))
+        if volume is not None:
+            return Declared(
+                as_flag(volume.props.get("encrypted")),
+                volume.props.get("kmsKeyId") or None,
+                holder=(volume, "kmsKeyId"),
+            )
     return Declared(as_flag(encrypted), res.props.get("kmsKeyId") or None)
 
 
@@ -450,7 +453,10 @@ def store_encryption(res: Resource, stack: Stack) -> Iterator[Problem]:
     holder, key_input = declared.holder or (res, spec.key_input)
     key = kms.resolve(holder, key_input, ref, stack)
     if key.text is UNKNOWN and key.resource is None:
-        yield unknown(f"{res.label}: its KMS key is not known until apply; {fix}")
+        yield unknown(
+            f"{res.label}: its KMS key is not known until apply and does not come from exactly one KMS key of "
+            f"this stack; {AT_APPLY}; {fix}"
+        )
     elif kms.in_other_region(key, res):
         yield (
             f"{res.label} is in {res.region} but its KMS key {key.describe()} is in {key.region}; "

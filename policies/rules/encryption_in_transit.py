@@ -16,6 +16,7 @@ from typing import Any
 
 from policies.documents import MalformedDocument, Statement, condition_values
 from policies.model import UNKNOWN, Resource, Severity
+from policies.references import AT_APPLY, referenced
 from policies.registry import Violation, rule, unknown
 from policies.s3 import as_list, bucket_view, first
 from policies.stack import Stack
@@ -121,7 +122,7 @@ def bucket_requires_tls(res: Resource, stack: Stack) -> Iterator[Problem]:
         if parsed is UNKNOWN:
             yield unknown(
                 f"{res.label}: the bucket policy in {where} is not known until apply, so its TLS "
-                f"statements cannot be verified"
+                f"statements cannot be verified here; {AT_APPLY}"
             )
             return
         if isinstance(parsed, MalformedDocument):
@@ -154,7 +155,7 @@ def bucket_requires_tls(res: Resource, stack: Stack) -> Iterator[Problem]:
         if partly_unknown:
             yield unknown(
                 f"{res.label}: parts of its bucket policy are not known until apply, so a statement denying "
-                f"{what} cannot be verified; add {statement}"
+                f"{what} cannot be verified here ({AT_APPLY}); add {statement}"
             )
         else:
             yield f"{res.label} does not deny {what}; add {statement} {target}"
@@ -245,10 +246,8 @@ def _group_problem(group: Resource) -> Any:
 
 
 def _find_group(res: Resource, prop: str, name: Any, stack: Stack) -> Resource | None:
-    for urn in res.property_dependencies.get(prop, ()):
-        candidate = stack.by_urn.get(urn)
-        if candidate is not None and candidate.type in _PARAMETER_GROUP_TYPES:
-            return candidate
+    if name is UNKNOWN:
+        return referenced(stack, res, prop, _PARAMETER_GROUP_TYPES)
     if isinstance(name, str) and name:
         for candidate in stack.of_type(*_PARAMETER_GROUP_TYPES):
             if name in (candidate.props.get("name"), candidate.props.get("id")):
@@ -260,10 +259,9 @@ def _engine(res: Resource, stack: Stack) -> Any:
     engine = res.props.get("engine")
     if engine is None:
         # A read replica takes the engine of its source instance.
-        for urn in res.property_dependencies.get("replicateSourceDb", ()):
-            source = stack.by_urn.get(urn)
-            if source is not None:
-                return source.props.get("engine")
+        source = referenced(stack, res, "replicateSourceDb", (RDS_INSTANCE,))
+        if source is not None:
+            return source.props.get("engine")
     return engine
 
 
@@ -323,7 +321,10 @@ def _database_problems(res: Resource, stack: Stack) -> Iterator[Problem]:
             yield f"{res.label} uses {group.label}, which {problem}"
         return
     if name is UNKNOWN:
-        yield unknown(f"{res.label}: its {prop} is not known until apply, so TLS cannot be verified; {fix}")
+        yield unknown(
+            f"{res.label}: its {prop} is not known until apply and does not come from exactly one parameter "
+            f"group of this stack, so TLS cannot be verified; {AT_APPLY}; {fix}"
+        )
         return
     if name in (None, "") or (isinstance(name, str) and name.startswith("default.")):
         if engine == "postgres":
@@ -363,11 +364,9 @@ _RECOMMENDED_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
 def _load_balancer(res: Resource, stack: Stack) -> Resource | None:
-    for urn in res.property_dependencies.get("loadBalancerArn", ()):
-        candidate = stack.by_urn.get(urn)
-        if candidate is not None and candidate.type in _LOAD_BALANCER_TYPES:
-            return candidate
     arn = res.props.get("loadBalancerArn")
+    if arn is UNKNOWN:
+        return referenced(stack, res, "loadBalancerArn", _LOAD_BALANCER_TYPES)
     if isinstance(arn, str):
         for candidate in stack.of_type(*_LOAD_BALANCER_TYPES):
             if candidate.props.get("arn") == arn:

@@ -19,6 +19,7 @@ from policies.s3 import LifecycleRule, as_list, first
 from policies.settings import Category
 from policies.stack import Stack
 from policies.tokens import DYNAMODB_TABLE, LOG_GROUP, S3_BUCKET_TYPES
+from policies.values import BadNumber, whole_number
 
 #: The values CloudWatch Logs accepts for retentionInDays (0 or absent: never expire).
 LOG_RETENTION_VALUES = (
@@ -51,12 +52,30 @@ LOG_RETENTION_VALUES = (
 
 
 def _days(value: Any) -> Any:
-    """A positive day count, UNKNOWN, or None (unset; providers report an unset block as 0)."""
-    if value is UNKNOWN:
-        return UNKNOWN
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+    """A positive day count, UNKNOWN, a `BadNumber`, or None (unset; providers report an unset block as 0).
+
+    `bucket_view` has already read the value with `whole_number`, so `365.0` and `"365"` are 365 here.
+    """
+    if value is UNKNOWN or isinstance(value, BadNumber):
         return value
-    return None
+    value = whole_number(value)
+    if isinstance(value, int) and value > 0:
+        return value
+    return value if isinstance(value, BadNumber) else None
+
+
+def _expiration_prop(lc: LifecycleRule, bucket: Resource) -> str:
+    return "lifecycleRules[].expiration.days" if lc.source is bucket else "rules[].expiration.days"
+
+
+def _noncurrent_prop(lc: LifecycleRule, bucket: Resource) -> str:
+    if lc.source is bucket:
+        return "lifecycleRules[].noncurrentVersionExpiration.days"
+    return "rules[].noncurrentVersionExpiration.noncurrentDays"
+
+
+def _bad_days(res: Resource, lc: LifecycleRule, prop: str, bad: BadNumber, fix: str) -> str:
+    return f"{res.label}: lifecycle rule '{lc.id}'{_where(lc, res)} has {bad.describe(prop, 'days')}; {fix}"
 
 
 def _enabled(lc: LifecycleRule) -> Any:
@@ -165,6 +184,14 @@ def personal_data_expires(res: Resource, stack: Stack) -> Iterator[str | Violati
         days = _days(lc.expiration_days)
         if days is UNKNOWN:
             within: Any = UNKNOWN
+        elif isinstance(days, BadNumber):
+            # Never a pass: the rule does not count, and the value is named.
+            within = False
+            whole_bucket_reported |= whole is not False
+            bound = f"at most {maximum}" if maximum is not None else f"at least {minimum}"
+            yield _bad_days(
+                res, lc, _expiration_prop(lc, res), days, f"set it to a whole number of days, {bound}"
+            )
         elif isinstance(days, int):
             within = maximum is None or days <= maximum
             if enabled is True and maximum is not None and days > maximum:
@@ -240,6 +267,7 @@ def old_versions_expire(res: Resource, stack: Stack) -> Iterator[str | Violation
         return
     satisfied: Any = False
     too_long: list[str] = []
+    bad: list[str] = []
     for lc in lifecycle or ():
         enabled = _enabled(lc)
         if enabled is False:
@@ -247,10 +275,42 @@ def old_versions_expire(res: Resource, stack: Stack) -> Iterator[str | Violation
         days = _days(lc.noncurrent_days)
         within = UNKNOWN if days is UNKNOWN else isinstance(days, int) and days <= maximum
         whole = _whole_bucket(lc, res)
+        if isinstance(days, BadNumber):
+            bad.append(
+                _bad_days(
+                    res,
+                    lc,
+                    _noncurrent_prop(lc, res),
+                    days,
+                    f"set it to a whole number of days, at most {maximum}",
+                )
+            )
         if enabled is True and whole is True and isinstance(days, int) and days > maximum:
             too_long.append(f"rule '{lc.id}'{_where(lc, res)} keeps them {days} days")
+        newer = lc.newer_noncurrent_versions
+        if within is not False and newer is not None:
+            # S3 keeps the newest N old versions past noncurrentDays: a deleted object's last N versions stay.
+            if newer is UNKNOWN:
+                within = UNKNOWN if within is True else within
+            elif isinstance(newer, BadNumber):
+                within = False
+                bad.append(
+                    f"{res.label}: lifecycle rule '{lc.id}'{_where(lc, res)} has "
+                    f"{newer.describe('noncurrentVersionExpiration.newerNoncurrentVersions', 'versions')}; remove "
+                    "it so every old version expires"
+                )
+            elif newer > 0:
+                within = False
+                too_long.append(
+                    f"rule '{lc.id}'{_where(lc, res)} keeps the newest {newer} old version{'s' if newer != 1 else ''} "
+                    "of every object past noncurrentDays (newerNoncurrentVersions), with no age limit"
+                )
         satisfied = tri_any([satisfied, tri_all([enabled, whole, within])])
+    yield from bad
     if satisfied is True:
+        return
+    if bad and not too_long and satisfied is False:
+        # The malformed values are the reason; saying "no rule expires them" as well adds nothing.
         return
     fix = (
         f"add noncurrentVersionExpiration of at most {maximum} days to a lifecycle rule with an empty filter"
@@ -295,11 +355,14 @@ def logs_and_tables_expire(res: Resource, stack: Stack) -> Iterator[str | Violat
 
 def _log_group_retention(res: Resource, category: Category) -> Iterator[str | Violation]:
     maximum, minimum = category.max_retention_days, category.min_retention_days
-    days = res.props.get("retentionInDays")
+    days = whole_number(res.props.get("retentionInDays"))
     if days is UNKNOWN:
         yield unknown(f"{res.label}: retentionInDays is not known until apply")
         return
     suggestion = suggested_log_retention(minimum, maximum)
+    if isinstance(days, BadNumber):
+        yield f"{res.label} has {days.describe('retentionInDays', 'days')}: set retentionInDays to {suggestion}"
+        return
     if not isinstance(days, int) or days <= 0:
         if maximum is not None:
             yield (
