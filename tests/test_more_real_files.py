@@ -18,6 +18,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from honesty import no_crash
 
 from policies.check import run_check
 
@@ -32,11 +33,17 @@ def _path(name: str) -> Path:
 
 
 def _rules_by_name(name: str) -> tuple[object, dict[tuple[str, str], set[str]]]:
-    result = run_check([str(_path(name))])
+    result = no_crash(run_check([str(_path(name))]))
     by: dict[tuple[str, str], set[str]] = defaultdict(set)
     for f in result.findings:
         by[(f.type, f.name)].add(f.rule)
     return result, by
+
+
+def _says(result: object, rule: str, name: str) -> str:
+    """The one message `rule` has about the resource called `name`."""
+    (message,) = [f.message for f in result.findings if f.rule == rule and f.name == name]
+    return message
 
 
 def _cli(path: Path) -> subprocess.CompletedProcess:
@@ -64,11 +71,9 @@ def test_every_real_file_parses_and_no_rule_crashes(path):
     out = json.loads(proc.stdout)
     assert set(out) >= {"summary", "findings"}
     assert out["summary"]["findings"] == len(out["findings"])
-    crashed = [f["message"] for f in out["findings"] if "could not be checked" in f["message"]]
-    assert not crashed, crashed
+    no_crash(out)
     # The same through the library call the report command uses.
-    result = run_check([str(path)])
-    assert not [f for f in result.findings if "could not be checked" in f.message]
+    result = no_crash(run_check([str(path)]))
     # Exit 1 exactly when there are findings (default --fail-on low, no waivers).
     assert proc.returncode == (1 if result.findings else 0)
 
@@ -82,21 +87,24 @@ def test_deleted_resources_are_not_judged_only_the_surviving_bucket_is():
     result, by = _rules_by_name(DELETES)
     # 16 steps: the stack, the unchanged bucket `docs`, and 14 deletes (Lambda, role, attachments,
     # permission, notification, the subscription component). Only `docs` is still deployed.
-    assert result.resources == 1
+    # Every surviving resource is accounted for: the bucket evaluated, the stack not applicable.
+    assert [urn.rsplit("::", 1)[-1] for urn, _, _ in result.coverage.evaluated] == ["docs"]
+    assert result.resources == 2 and len(result.coverage.not_applicable) == 1
     assert {name for (_, name) in by} == {"docs"}
     assert not any(t.startswith(("aws:lambda/", "aws:iam/")) for (t, _) in by)
 
 
 def test_unchanged_bucket_outside_china_still_fails_residency():
-    _, by = _rules_by_name(DELETES)
-    rules = by[("aws:s3/bucket:Bucket", "docs")]
-    assert {"RES-001", "ENC-001", "ACC-001"} <= rules
+    result, _ = _rules_by_name(DELETES)
+    assert "Bucket 'docs' is in eu-west-1" in _says(result, "RES-001", "docs")
+    assert "Bucket 'docs' uses sseAlgorithm 'AES256' (S3-managed keys)" in _says(result, "ENC-001", "docs")
+    assert "Bucket 'docs' has no public access block" in _says(result, "ACC-001", "docs")
 
 
 def test_same_step_takes_its_region_from_the_deployed_outputs():
-    result = run_check([str(_path(DELETES))])
-    (res,) = [f for f in result.findings if f.rule == "RES-001" and f.name == "docs"]
-    assert "eu-west-1" in res.message, res.message
+    result = no_crash(run_check([str(_path(DELETES))]))
+    message = _says(result, "RES-001", "docs")
+    assert "is in eu-west-1 (from its deployed outputs)" in message, message
 
 
 # --- iwahbe/repro-2555: an export after a failed update, SSM parameters with secret values ------
@@ -105,17 +113,21 @@ SSM = "iwahbe-repro-2555-state-5-ssm-secrets.json"
 
 
 def test_provider_in_us_west_2_fails_and_global_arns_are_flagged():
-    result, by = _rules_by_name(SSM)
-    assert "RES-002" in by[("pulumi:providers:aws", "default_5_43_0")]
+    result, _ = _rules_by_name(SSM)
+    provider = _says(result, "RES-002", "default_5_43_0")
+    assert "AWS provider 'default_5_43_0' targets us-west-2" in provider, provider
     # The SSM document's content names an arn:aws IAM role, the role policy an arn:aws SSM document.
-    assert "RES-004" in by[("aws:ssm/document:Document", "nodeBuildRunbook-doc")]
-    assert "RES-004" in by[("aws:iam/rolePolicy:RolePolicy", "eventBridge-nodeBuildRunbook-policy")]
+    document = _says(result, "RES-004", "nodeBuildRunbook-doc")
+    assert "`content` names arn:aws:iam::616138583583:role/ssmAutomation-role" in document, document
+    policy = _says(result, "RES-004", "eventBridge-nodeBuildRunbook-policy")
+    assert "`policy` names arn:aws:ssm:us-west-2:616138583583:automation-definition/" in policy, policy
 
 
 def test_secret_ciphertext_and_init_errors_do_not_break_the_export():
     result, by = _rules_by_name(SSM)
-    # stack excluded: the provider, the role, two parameters, the document and the role policy.
-    assert result.resources == 6
+    # The provider, the role, two parameters, the document and the role policy, plus the stack.
+    assert result.resources == 7
+    assert len(result.coverage.evaluated) + len(result.coverage.not_evaluated) == 6
     # The role trusts only the SSM service: its trust policy is not a public-access finding.
     assert not by[("aws:iam/role:Role", "ssmAutomation-role")] & {"ACC-005", "ACC-003"}
     # No finding quotes the ciphertext of the secret parameter values as if it were data.
@@ -126,8 +138,10 @@ def test_secret_ciphertext_and_init_errors_do_not_break_the_export():
 
 
 def test_components_only_stack_parses_and_passes():
-    result = run_check([str(_path("pulumi-aliases-rename-component-stack.json"))])
-    assert result.resources == 0
+    result = no_crash(run_check([str(_path("pulumi-aliases-rename-component-stack.json"))]))
+    # Four component resources: each accounted for as not applicable, none evaluated.
+    assert result.resources == 4
+    assert len(result.coverage.not_applicable) == 4 and not result.coverage.evaluated
     assert result.findings == []
 
 
@@ -146,27 +160,29 @@ def test_export_without_resources_key_is_an_empty_stack_not_bad_input():
 
 
 def test_secret_version_export_judges_the_secret_by_its_arn_region():
-    result, by = _rules_by_name("pulumi-aws-recorded-secretversion-stack.json")
-    secret = by[("aws:secretsmanager/secret:Secret", "mySecret")]
-    assert {"RES-001", "ENC-002"} <= secret  # us-west-2 by ARN; kmsKeyId "" = AWS managed key
-    (res,) = [f for f in result.findings if f.rule == "RES-001" and f.name == "mySecret"]
-    assert "us-west-2" in res.message
+    result, _ = _rules_by_name("pulumi-aws-recorded-secretversion-stack.json")
+    assert "Secret 'mySecret' is in us-west-2 (from its ARN)" in _says(result, "RES-001", "mySecret")
+    # kmsKeyId "" is the AWS managed key.
+    encryption = _says(result, "ENC-002", "mySecret")
+    assert "is encrypted with the AWS managed key aws/secretsmanager" in encryption, encryption
     # The provider has no inputs at all (region from the environment): that fails closed.
-    assert "RES-002" in by[("pulumi:providers:aws", "default")]
+    provider = _says(result, "RES-002", "default")
+    assert "has no region and the stack config sets no `aws:region`" in provider, provider
 
 
 def test_sns_topics_with_secret_tags_all_fail_residency_and_encryption():
-    _, by = _rules_by_name("pulumi-aws-recorded-non-idempotent-sns-topic-state.json")
+    result, by = _rules_by_name("pulumi-aws-recorded-non-idempotent-sns-topic-state.json")
     for name in ("topic1", "topic2"):
         rules = by[("aws:sns/topic:Topic", name)]
-        assert {"RES-001", "ENC-002"} <= rules, (name, rules)
+        assert f"Topic '{name}' is in us-west-1 (from provider 'default')" in _says(result, "RES-001", name)
+        assert f"Topic '{name}' is not encrypted at rest" in _says(result, "ENC-002", name)
         # SNS's default topic policy (Principal AWS:* with an AWS:SourceOwner condition) is not public.
         assert "ACC-003" not in rules
 
 
 def test_log_group_kept_forever_without_cmk_fails_retention_and_encryption():
-    result, by = _rules_by_name("pulumi-aws-recorded-cloudwatch-loggroup-stack.json")
-    rules = by[("aws:cloudwatch/logGroup:LogGroup", "yada")]
-    assert {"RES-001", "ENC-002", "RET-003"} <= rules
-    (res,) = [f for f in result.findings if f.rule == "RES-001" and f.name == "yada"]
-    assert "us-west-2" in res.message
+    result, _ = _rules_by_name("pulumi-aws-recorded-cloudwatch-loggroup-stack.json")
+    assert "LogGroup 'yada' is in us-west-2 (from provider 'default')" in _says(result, "RES-001", "yada")
+    assert "encrypted with the CloudWatch Logs service key" in _says(result, "ENC-002", "yada")
+    retention = _says(result, "RET-003", "yada")
+    assert "keeps its log events forever (retentionInDays is 0, never expire)" in retention, retention

@@ -4,6 +4,9 @@ The CLI starts a Python pack as `python -u -m pulumi.policy <engine-address> .` 
 with PULUMI_CONFIG, PULUMI_PROJECT, PULUMI_STACK and PULUMI_DRY_RUN set, and reads the port the pack
 listens on from the first line of its stdout. `PackProcess` does exactly that; `FakeEngine` answers
 at <engine-address> (the SDK only logs there). Requests are built with `pulumi.runtime.proto`.
+
+`analyze` and `analyze_stack` fail the test when a diagnostic comes from a rule that raised: the pack
+reports such a rule as a finding of that rule (fail closed), which must never pass for "the rule fired".
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 
 import grpc
 from google.protobuf import empty_pb2, struct_pb2
+from honesty import no_crash
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,10 +156,10 @@ class PackProcess:
         self.stub.ConfigureStack(request)
 
     def analyze(self, request: Any) -> list[Any]:
-        return list(self.stub.Analyze(request).diagnostics)
+        return no_crash(list(self.stub.Analyze(request).diagnostics))
 
     def analyze_stack(self, request: Any) -> list[Any]:
-        return list(self.stub.AnalyzeStack(request).diagnostics)
+        return no_crash(list(self.stub.AnalyzeStack(request).diagnostics))
 
 
 # -- requests ------------------------------------------------------------------------------------------

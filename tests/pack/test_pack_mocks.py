@@ -152,11 +152,13 @@ def test_replayed_global_template_is_blocked(preview_pack):
     registrations = run_program(replay("global-template-preview.json"))
     diagnostics = feed(preview_pack, registrations)
     mandatory = {
-        (d.policyName, urn.rsplit("::", 1)[-1]) for d, urn in diagnostics if d.enforcementLevel == MANDATORY
+        (d.policyName, urn.rsplit("::", 1)[-1]): d.message
+        for d, urn in diagnostics
+        if d.enforcementLevel == MANDATORY
     }
-    assert ("RES-002", "global") in mandatory
-    assert ("RES-001", "crash-dumps") in mandatory
-    assert ("ENC-001", "crash-dumps") in mandatory
+    assert "AWS provider 'global' targets us-west-2" in mandatory[("RES-002", "global")]
+    assert "Bucket 'crash-dumps' is in us-west-2" in mandatory[("RES-001", "crash-dumps")]
+    assert "uses sseAlgorithm 'AES256'" in mandatory[("ENC-001", "crash-dumps")]
 
 
 def _program_with_outputs(region: str, algorithm: str):
@@ -199,10 +201,18 @@ def _program_with_outputs(region: str, algorithm: str):
 @pytest.mark.parametrize(
     ("region", "algorithm", "expected"),
     [
-        ("cn-north-1", "aws:kms", set()),
-        ("cn-north-1", "AES256", {"ENC-001"}),
+        ("cn-north-1", "aws:kms", {}),
+        ("cn-north-1", "AES256", {"ENC-001": "BucketV2 'user-uploads' uses sseAlgorithm 'AES256'"}),
         # The mock key ARN says cn-north-1: a us-west-2 bucket is also encrypted with a key elsewhere.
-        ("us-west-2", "aws:kms", {"RES-001", "RES-002", "ENC-001"}),
+        (
+            "us-west-2",
+            "aws:kms",
+            {
+                "RES-001": "BucketV2 'user-uploads' is in us-west-2",
+                "RES-002": "AWS provider 'china' targets us-west-2",
+                "ENC-001": "is in us-west-2 but its default encryption key",
+            },
+        ),
     ],
 )
 def test_program_with_output_dependencies(preview_pack, region, algorithm, expected):
@@ -210,6 +220,8 @@ def test_program_with_output_dependencies(preview_pack, region, algorithm, expec
     sse = next(r for r in registrations if r.name == "user-uploads-sse")
     assert sse.property_dependencies.get("bucket"), "the side resource depends on the bucket's output"
     diagnostics = feed(preview_pack, registrations)
-    mandatory = {d.policyName for d, _ in diagnostics if d.enforcementLevel == MANDATORY}
+    mandatory = {d.policyName: d.message for d, _ in diagnostics if d.enforcementLevel == MANDATORY}
     # The program has no public-access block, bucket policy or trail: only these rules are in question.
-    assert mandatory & {"ENC-001", "RES-001", "RES-002"} == expected
+    assert set(mandatory) & {"ENC-001", "RES-001", "RES-002"} == set(expected)
+    for rule, says in expected.items():
+        assert says in mandatory[rule], mandatory[rule]

@@ -16,6 +16,7 @@ from typing import Any
 
 import grpc
 import pytest
+from honesty import no_crash
 from pack_harness import (
     ADVISORY,
     MANDATORY,
@@ -44,11 +45,11 @@ SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 SIG = "4dabf18193072939515e22adb298388d"
 
 
-def _check_path(name: str) -> set[tuple[str, str]]:
-    """What `residency check` finds in the same file: the pack must find exactly this."""
+def _check_path(name: str) -> set[tuple[str, str, str]]:
+    """What `residency check` finds in the same file (rule, resource, message): the pack must say this."""
     _, settings = settings_for(None)
     stack = stack_from_document(load_example(name), name, settings)
-    return {(f.rule, f.urn) for f in evaluate(stack).findings}
+    return {(f.rule, f.urn, f.message) for f in no_crash(evaluate(stack)).findings}
 
 
 def _levels(diagnostics: list[tuple[Any, str]], policy: str) -> set[int]:
@@ -119,11 +120,16 @@ def test_reference_stack_passes_with_no_diagnostic(preview_pack):
 def test_global_template_is_blocked_with_the_same_findings_as_check(preview_pack):
     diagnostics = run_preview(preview_pack, load_example(TEMPLATE))
     found = summary(diagnostics)
-    assert {(rule, urn) for rule, urn, _ in found} == _check_path(TEMPLATE)
+    rules = all_rules()
+    # Each diagnostic is the rule's title, then the message `residency check` prints for it.
+    said = {
+        (d.policyName, urn, d.message.removeprefix(rules[d.policyName].title + "\n"))
+        for d, urn in diagnostics
+    }
+    assert said == _check_path(TEMPLATE)
     mandatory = {(rule, urn) for rule, urn, level in found if level == "mandatory"}
     assert ("RES-002", "urn:pulumi:prod::pushauction-data::pulumi:providers:aws::global") in mandatory
     assert any(rule == "RES-001" for rule, _ in mandatory)
-    rules = all_rules()
     for rule, _, level in found:
         assert level == default_level(rules[rule].severity)
     for d, _ in diagnostics:
@@ -134,6 +140,9 @@ def test_global_template_is_blocked_with_the_same_findings_as_check(preview_pack
 def test_diagnostics_carry_severity(preview_pack):
     diagnostics = run_preview(preview_pack, load_example(TEMPLATE))
     severities = {d.policyName: d.severity for d, _ in diagnostics}
+    messages = {d.policyName: d.message for d, _ in diagnostics}
+    assert "is in us-west-2" in messages["RES-001"], messages["RES-001"]
+    assert "has no `data-category` tag" in messages["CLS-001"], messages["CLS-001"]
     assert severities["RES-001"] == analyzer_pb2.POLICY_SEVERITY_CRITICAL
     assert severities["CLS-001"] == analyzer_pb2.POLICY_SEVERITY_MEDIUM
 
@@ -164,7 +173,7 @@ def test_unknown_region_is_advisory_during_preview(preview_pack):
     res001 = [d for d in diagnostics if d.policyName == "RES-001"]
     assert res001, "an unknown region must never pass silently"
     assert all(d.enforcementLevel == ADVISORY for d in res001)
-    assert "cannot check until apply" in res001[0].message
+    assert "cannot check until apply: Table 'accounts' takes its region from" in res001[0].message
 
 
 def test_unknown_region_blocks_at_apply(apply_pack):
@@ -172,6 +181,9 @@ def test_unknown_region_blocks_at_apply(apply_pack):
     res001 = [d for d in diagnostics if d.policyName == "RES-001"]
     assert res001 and all(d.enforcementLevel == MANDATORY for d in res001)
     assert "cannot check until apply" not in res001[0].message
+    assert "not known even at apply, so treated as non-compliant: Table 'accounts' takes its region from" in (
+        res001[0].message
+    ), res001[0].message
 
 
 def _stack_with_unknown_algorithm() -> list[dict[str, Any]]:
@@ -242,6 +254,10 @@ def test_secret_values_are_checked_not_skipped(preview_pack):
     request.provider.properties.update({"region": "cn-north-1"})
     acc005 = [d for d in preview_pack.analyze(request) if d.policyName == "ACC-005"]
     assert acc005 and acc005[0].enforcementLevel == MANDATORY
+    # The finding quotes the statement inside the secret: the value was read, not skipped.
+    assert 'Role \'open\': assumeRolePolicy statement #0 allows {"AWS": "*"} to sts:AssumeRole' in (
+        acc005[0].message
+    ), acc005[0].message
 
 
 # -- pack config --------------------------------------------------------------------------------------
@@ -249,9 +265,14 @@ def test_secret_values_are_checked_not_skipped(preview_pack):
 
 def test_allowed_regions_from_pack_config(preview_pack, configured):
     configured({SETTINGS_POLICY: {"allowedRegions": ["cn-northwest-1"]}})
-    found = summary(run_preview(preview_pack, load_example(COMPLIANT)))
+    diagnostics = run_preview(preview_pack, load_example(COMPLIANT))
+    found = summary(diagnostics)
     assert ("RES-002", PROVIDER, "mandatory") in found
     assert any(rule == "RES-001" and level == "mandatory" for rule, _, level in found)
+    # The configured list is what the findings hold the stack to.
+    said = {d.message for d, _ in diagnostics if d.policyName in {"RES-001", "RES-002"}}
+    assert all("cn-north-1" in m and "cn-northwest-1" in m for m in said), said
+    assert any("AWS provider 'china' targets cn-north-1" in m for m in said), said
 
 
 @pytest.mark.parametrize(

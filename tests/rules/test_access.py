@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from builders import check, messages, res, stack, urn
+from builders import messages, res, stack, urn
+from honesty import check, evaluate
 from paths import PUBLIC_FIXTURES
 
 from policies.catalog import default_catalog
-from policies.engine import evaluate
 from policies.registry import all_rules
 from policies.sources import load_stack
 
@@ -122,11 +122,13 @@ def test_acc001_non_personal_bucket_is_exempt_and_untagged_is_not():
     untagged = bucket("uploads")
     result = check("ACC-001", public_site, untagged)
     assert [f.name for f in result.findings] == ["uploads"]
+    assert "has no public access block" in result.findings[0].message
 
 
 def test_acc001_legacy_inline_bucket():
     legacy = res(BUCKET, "legacy", {"bucket": "legacy", "acl": "private"})
-    assert messages(check("ACC-001", legacy)) != []
+    [msg] = messages(check("ACC-001", legacy))
+    assert msg.startswith("Bucket 'legacy' has no public access block")
     assert messages(check("ACC-001", legacy, side(PAB_V7, "legacy-pab", "legacy", **ALL_ON))) == []
 
 

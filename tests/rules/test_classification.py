@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from builders import check, messages, res
+from builders import messages, res
+from honesty import check, evaluate
 
 from policies.catalog import default_catalog
-from policies.engine import evaluate
 from policies.model import UNKNOWN_SENTINEL as U
 from policies.registry import all_rules
 from policies.sources.state import resource_from_state
@@ -48,7 +48,8 @@ def test_cls001_missing_tag_fails_and_explains_the_fail_safe(type_, inputs):
 
 
 def test_cls001_untagged_without_tags_input_fails():
-    assert check("CLS-001", store("aws:s3/bucketV2:BucketV2", {"bucket": "b"})).findings
+    (finding,) = check("CLS-001", store("aws:s3/bucketV2:BucketV2", {"bucket": "b"})).findings
+    assert "BucketV2 'store' has no `data-category` tag" in finding.message
 
 
 def test_cls001_unknown_category_value_fails_naming_the_value():
@@ -136,3 +137,8 @@ def test_tag_key_and_value_aliases_resolve_to_the_catalogue_category(tags, categ
     assert settings.category_of(tags).id == category
     findings = check("CLS-001", store("aws:s3/bucketV2:BucketV2", {"bucket": "b", "tags": tags})).findings
     assert bool(findings) is (category == "unclassified")
+    if findings:
+        # The finding says which tag it read: the bad value, or that there is none.
+        value = tags.get("data-category")
+        expected = f"`data-category: {value}`, which is not a known" if value else "no `data-category` tag"
+        assert expected in findings[0].message, findings[0].message

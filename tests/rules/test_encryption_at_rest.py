@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from builders import check, messages, res, urn
+from builders import messages, res, urn
+from honesty import check, evaluate
 from paths import public_fixture
 
-from policies.engine import evaluate
 from policies.registry import all_rules
 from policies.sources import load_stack
 
@@ -364,3 +364,4 @@ def test_enc003_recorded_key_without_rotation_fails():
     assert json.loads(path.read_text())["deployment"]["resources"]
     result = evaluate(load_stack(str(path)), [all_rules()["ENC-003"]])
     assert [f.name for f in result.findings] == ["a"]
+    assert result.findings[0].message.startswith("Key 'a' does not rotate its key material")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from builders import check, messages, res, urn
+from builders import messages, res, urn
+from honesty import check, evaluate
 from paths import public_fixture
 
-from policies.engine import evaluate
 from policies.registry import all_rules
 from policies.sources import load_stack
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from builders import check, messages, res, urn
+from builders import messages, res, urn
+from honesty import check, evaluate
 from paths import PUBLIC_FIXTURES
 
 from policies.catalog import default_catalog
-from policies.engine import evaluate
 from policies.registry import all_rules
 from policies.rules.retention import suggested_log_retention
 from policies.sources import load_stack
