@@ -19,6 +19,8 @@ from policies.settings import Category, Settings
 
 DEFAULT_CATALOG = Path(__file__).with_name("catalog.yaml")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_ANY_REGION = re.compile(r"^[a-z]{2}[a-z0-9-]*[a-z0-9]$")
+_PACKAGE = re.compile(r"^[a-z][a-z0-9-]*$")
 
 
 class _Model(BaseModel):
@@ -33,6 +35,9 @@ class PolicyDocument(_Model):
 class Territory(_Model):
     allowed_regions: list[str] = Field(min_length=1)
     partition: Literal["aws-cn", "aws", "aws-us-gov"] = "aws-cn"
+    #: Allowed regions per Pulumi provider package (`aws`, `aws-native`, `alicloud`...). `aws` must
+    #: equal `allowed_regions`; a package with no entry is reported "not evaluated".
+    providers: dict[str, list[str]] = {}
 
     @field_validator("allowed_regions")
     @classmethod
@@ -41,6 +46,34 @@ class Territory(_Model):
             if not _REGION.match(region):
                 raise ValueError(f"{region!r} is not an AWS region name (like cn-north-1)")
         return value
+
+    @field_validator("providers")
+    @classmethod
+    def _provider_regions(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for package, regions in value.items():
+            if not _PACKAGE.match(package):
+                raise ValueError(f"{package!r} is not a Pulumi provider package name (like aws or alicloud)")
+            if not regions:
+                raise ValueError(f"{package}: list at least one region, or remove the entry")
+            for region in regions:
+                if not _ANY_REGION.match(region):
+                    raise ValueError(
+                        f"{package}: {region!r} is not a region name (like cn-north-1 or cn-beijing)"
+                    )
+            if package in ("aws", "aws-native"):
+                bad = [r for r in regions if not _REGION.match(r)]
+                if bad:
+                    raise ValueError(f"{package}: {bad[0]!r} is not an AWS region name (like cn-north-1)")
+        return value
+
+    @model_validator(mode="after")
+    def _aws_consistent(self) -> Territory:
+        aws = self.providers.get("aws")
+        if aws is not None and sorted(aws) != sorted(self.allowed_regions):
+            raise ValueError(
+                "providers.aws must list the same regions as allowed_regions; change both together"
+            )
+        return self
 
 
 class Classification(_Model):
@@ -178,7 +211,14 @@ class Catalog(_Model):
             rule_controls=self.rule_controls(),
             classification_tag_aliases=tuple(self.classification.aliases),
             category_aliases={a.lower(): c.id for c in self.categories for a in c.aliases},
+            territory=self._territory(),
         )
+
+    def _territory(self) -> dict[str, tuple[str, ...]]:
+        """Allowed regions of the non-`aws` packages; `aws-native` follows `aws` unless set."""
+        providers = {k: tuple(v) for k, v in self.territory.providers.items() if k != "aws"}
+        providers.setdefault("aws-native", tuple(self.territory.allowed_regions))
+        return providers
 
 
 def _format_validation_error(err: ValidationError) -> str:

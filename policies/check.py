@@ -5,6 +5,7 @@ The CLI, the report command and the tests call this; it holds no presentation lo
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -29,16 +30,22 @@ def run_check(
     catalog_path: str | Path | None = None,
     waivers_path: str | Path | None = None,
     today: date | None = None,
+    strict: bool = False,
 ) -> Result:
     if catalog is None:
         catalog, settings = settings_for(catalog_path)
     else:
         settings = catalog.settings()
+    today = today or date.today()
     waivers = None
     if waivers_path is not None:
-        from policies.waivers import load_waivers
+        from policies.waivers import active_attestations, load_waivers
 
         waivers = load_waivers(waivers_path)
+        active = active_attestations(waivers.attestations, set(settings.categories), today)
+        settings = dataclasses.replace(settings, attestations=tuple(active))
+    if strict:
+        settings = dataclasses.replace(settings, strict=True)
     combined = Result(resources=0, findings=[])
     for path in paths:
         stack = load_stack(path, settings)
@@ -46,8 +53,11 @@ def run_check(
         combined.resources += result.resources
         combined.findings.extend(result.findings)
         combined.sources.extend(result.sources)
+        combined.coverage.extend(result.coverage)
+        combined.declarations.extend(result.declarations)
     if waivers is not None:
-        from policies.waivers import apply_waivers
+        from policies.waivers import apply_attestations, apply_waivers
 
-        apply_waivers(combined, waivers, today or date.today())
+        apply_waivers(combined, waivers, today)
+        apply_attestations(combined, waivers.attestations, today)
     return combined

@@ -90,6 +90,20 @@ def _verdict_line(result, fail_on: str) -> str:  # noqa: ANN001
     return f"PASS: no findings at or above {fail_on} in {summary['resources']} resources{below}{waived}"
 
 
+def _coverage_line(result) -> str:  # noqa: ANN001
+    """The line under the verdict: how much of the input the rules looked at."""
+    coverage = result.coverage
+    text = f"Coverage: {coverage.summary_text()}"
+    if coverage.not_evaluated:
+        text += " (listed in the report; --strict makes each a finding)"
+    if result.declarations:
+        non_personal = sum(1 for d in result.declarations if d.non_personal)
+        text += (
+            f"; {len(result.declarations)} relaxing classification(s) declared, {non_personal} non-personal"
+        )
+    return text
+
+
 @app.command()
 @_guard
 def check(
@@ -115,6 +129,16 @@ def check(
     catalog: Annotated[
         Path | None, typer.Option("--catalog", help="Controls catalogue to use instead of the built-in one.")
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help=(
+                "Each resource no rule understands is a finding (COV-001), and each non-personal "
+                "classification without an attestation in --waivers is a finding (CLS-002)."
+            ),
+        ),
+    ] = False,
 ) -> None:
     """Check Pulumi previews or stack exports against the privacy policy's controls."""
     from policies.reports import FORMATS, get_reporter
@@ -136,14 +160,15 @@ def check(
     # A short-lived process building ~10 objects per resource: the cyclic GC only costs time here.
     gc.disable()
     cat, _ = settings_for(catalog)
-    result = run_check(paths, catalog=cat, waivers_path=waivers)
+    result = run_check(paths, catalog=cat, waivers_path=waivers, strict=strict)
     text = get_reporter(fmt).render(result, all_rules(), cat, color=output is None and sys.stdout.isatty())
     verdict = _verdict_line(result, level)
+    covered = _coverage_line(result)
     if fmt == "table" and output is None:
-        _write(text.rstrip("\n") + "\n" + verdict, None)
+        _write(text.rstrip("\n") + "\n" + verdict + "\n" + covered, None)
     else:
         _write(text, output)
-        typer.echo(verdict + (f" -> {output}" if output else ""), err=output is None)
+        typer.echo(verdict + (f" -> {output}" if output else "") + "\n" + covered, err=output is None)
     for notice in result.notices if fmt != "table" or output is not None else ():
         typer.echo(f"residency: notice: {notice}", err=True)
     if level != "none" and result.failing(_severity(level)):

@@ -12,6 +12,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from policies.coverage import (
+    EVALUATED,
+    NOT_APPLICABLE,
+    Coverage,
+    Declaration,
+    declaration_of,
+    static_status,
+)
 from policies.model import Finding, Resource, Severity
 from policies.registry import Rule, all_rules
 from policies.stack import Stack
@@ -24,6 +32,10 @@ class Result:
     sources: list[str] = field(default_factory=list)
     #: Problems with the waivers themselves (expired waivers), reported beside the findings.
     notices: list[str] = field(default_factory=list)
+    #: What every resource ended as: evaluated, not applicable or not evaluated (with the reason).
+    coverage: Coverage = field(default_factory=Coverage)
+    #: Classifications that relax a rule (non-personal, longer retention), with where they came from.
+    declarations: list[Declaration] = field(default_factory=list)
 
     def by_severity(self, *, include_waived: bool = False) -> dict[str, int]:
         counts = Counter(f.severity.value for f in self.findings if include_waived or not f.waived)
@@ -41,13 +53,13 @@ class Result:
         }
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
+        return {
             "summary": self.summary(),
             "findings": [f.to_json() for f in self.findings],
+            "coverage": self.coverage.to_json(),
+            "declarations": [d.to_json() for d in self.declarations],
+            "notices": list(self.notices),
         }
-        if self.notices:
-            data["notices"] = list(self.notices)
-        return data
 
 
 def _dispatch(rules: Iterable[Rule]) -> tuple[dict[str, list[Rule]], list[Rule]]:
@@ -65,21 +77,50 @@ def _dispatch(rules: Iterable[Rule]) -> tuple[dict[str, list[Rule]], list[Rule]]
 def evaluate(stack: Stack, rules: Iterable[Rule] | None = None) -> Result:
     selected = list(rules) if rules is not None else list(all_rules().values())
     by_type, generic = _dispatch(selected)
-    controls = stack.settings.rule_controls
+    settings = stack.settings
+    controls = settings.rule_controls
     findings: list[Finding] = []
-    counted = 0
+    coverage = Coverage()
+    declarations: list[Declaration] = []
     for res in stack.resources:
+        status, reason = static_status(res, settings)
         if not res.custom:
+            coverage.not_applicable.append((res.urn, res.type, reason or ""))
             continue
-        counted += 1
-        applicable = by_type.get(res.type)
-        if applicable:
-            for r in applicable:
-                _run(r, res, stack, controls, findings)
-        for r in generic:
+        families: set[str] = set()
+        for r in by_type.get(res.type, ()):
             _run(r, res, stack, controls, findings)
+            if r.counts_as_coverage:
+                families.add(r.family)
+        for r in generic:
+            if r.applies is not None and not r.applies(res, stack):
+                continue
+            _run(r, res, stack, controls, findings)
+            if r.counts_as_coverage and r.applies is not None:
+                # A rule over every type (RES-004's text scan) is no evidence that anything knew the type.
+                families.add(r.family)
+        if status == EVALUATED:
+            if families:
+                coverage.evaluated.append((res.urn, res.type, tuple(sorted(families))))
+            else:
+                coverage.not_evaluated.append(
+                    (res.urn, res.type, f"no rule of this check applies to {res.type}")
+                )
+        elif status == NOT_APPLICABLE:
+            coverage.not_applicable.append((res.urn, res.type, reason or ""))
+        else:
+            coverage.not_evaluated.append((res.urn, res.type, reason or ""))
+        declaration = declaration_of(res, settings)
+        if declaration is not None:
+            declarations.append(declaration)
     findings.sort(key=lambda f: (-f.severity.rank, f.rule, f.urn))
-    return Result(resources=counted, findings=findings, sources=[stack.source] if stack.source else [])
+    return Result(
+        resources=coverage.total,
+        findings=findings,
+        sources=[stack.source] if stack.source else [],
+        coverage=coverage,
+        declarations=declarations,
+    )
 
 
 def _run(

@@ -88,6 +88,8 @@ class Resource:
     region_source: str = "none"
     partition: Any = None
     tags: dict[str, Any] = field(default_factory=dict)
+    #: Tag keys the resource took from its provider's `defaultTags` -> that provider's name.
+    inherited_tags: dict[str, str] = field(default_factory=dict)
     #: Property names the program declared (inputs); the rest of `props` are outputs.
     input_keys: frozenset[str] = frozenset()
     #: Where the program declared it ("project:///index.ts#5,20"), when the source says.

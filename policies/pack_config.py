@@ -10,6 +10,7 @@ Settings that apply to every rule live under one extra policy, `residency-settin
         "allowedRegions": ["cn-northwest-1"],
         "severityEnforcement": {"medium": "mandatory", "low": "disabled"},
         "ruleEnforcement": {"RET-001": "advisory"},
+        "strict": true,                            # COV-001 and CLS-002, as `residency check --strict`
         "retention": {"server-logs": {"maxDays": 200, "minDays": 180}}
       }
     }
@@ -53,6 +54,13 @@ SETTINGS_SCHEMA: dict[str, dict[str, Any]] = {
         "items": {"type": "string", "pattern": _REGION.pattern},
         "minItems": 1,
         "uniqueItems": True,
+    },
+    "strict": {
+        "type": "boolean",
+        "description": (
+            "Every resource no rule understands is a finding (COV-001), and every relaxing data "
+            "classification (non-personal) is a finding (CLS-002): the pack cannot read a waivers file."
+        ),
     },
     "severityEnforcement": {
         "type": "object",
@@ -124,7 +132,19 @@ def parse_settings_config(
                         f"allowedRegions[{i}]: {region!r} is not an AWS region name (like cn-north-1)"
                     )
             if not bad:
-                settings = dataclasses.replace(settings, allowed_regions=tuple(dict.fromkeys(regions)))
+                allowed = tuple(dict.fromkeys(regions))
+                territory = dict(settings.territory)
+                # aws-native deploys to the same regions as aws unless the catalogue says otherwise.
+                if territory.get("aws-native") == settings.allowed_regions:
+                    territory["aws-native"] = allowed
+                settings = dataclasses.replace(settings, allowed_regions=allowed, territory=territory)
+
+    strict = raw.get("strict")
+    if strict is not None:
+        if not isinstance(strict, bool):
+            errors.append(f"strict: {strict!r} is not true or false")
+        else:
+            settings = dataclasses.replace(settings, strict=strict)
 
     severity_enforcement = dict(DEFAULT_SEVERITY_ENFORCEMENT)
     by_severity = raw.get("severityEnforcement")

@@ -49,6 +49,17 @@ class Rule:
     remediation: str
     func: RuleFunc
     description: str = ""
+    #: For a rule over every type (`types=None`): whether it applies to this resource at all. The
+    #: engine skips the rule where it returns False, and counts only applied rules as coverage.
+    applies: Callable[[Resource, Stack], bool] | None = None
+    #: False for rules about the check itself (COV-001, CLS-002): running them is not evidence that
+    #: a rule understood the resource.
+    counts_as_coverage: bool = True
+
+    @property
+    def family(self) -> str:
+        """The rule family (its module: residency, access, audit...), as coverage reports it."""
+        return self.func.__module__.rsplit(".", 1)[-1]
 
     def check(self, res: Resource, stack: Stack) -> Iterator[Violation]:
         produced = self.func(res, stack)
@@ -71,6 +82,8 @@ def rule(
     severity: Severity,
     types: Iterable[str] | None,
     remediation: str,
+    applies: Callable[[Resource, Stack], bool] | None = None,
+    counts_as_coverage: bool = True,
 ) -> Callable[[RuleFunc], RuleFunc]:
     def register(func: RuleFunc) -> RuleFunc:
         if id in REGISTRY and REGISTRY[id].func.__qualname__ != func.__qualname__:
@@ -84,6 +97,8 @@ def rule(
             remediation=remediation,
             func=func,
             description=doc,
+            applies=applies,
+            counts_as_coverage=counts_as_coverage,
         )
         return func
 

@@ -45,6 +45,22 @@ class Settings:
     classification_tag_aliases: tuple[str, ...] = ()
     #: Other names for a category (lower case) -> category id.
     category_aliases: dict[str, str] = field(default_factory=dict)
+    #: Allowed regions of provider packages other than `aws` (whose regions are `allowed_regions`):
+    #: `aws-native`, or another cloud an organisation adds. A package with no entry is not evaluated.
+    territory: dict[str, tuple[str, ...]] = field(
+        default_factory=lambda: {"aws-native": DEFAULT_ALLOWED_REGIONS}
+    )
+    #: `--strict`: not-evaluated resources (COV-001) and unattested relaxing classifications
+    #: (CLS-002) are findings.
+    strict: bool = False
+    #: Active classification attestations from the waivers file (see policies/waivers.py).
+    attestations: tuple[Any, ...] = ()
+
+    def regions_for(self, package: str) -> tuple[str, ...] | None:
+        """The allowed regions of a provider package (`aws`, `aws-native`, ...), or None if it has none."""
+        if package == "aws":
+            return self.allowed_regions
+        return self.territory.get(package)
 
     @property
     def china(self) -> bool:

@@ -15,7 +15,6 @@ from typing import Any
 from policies.model import UNKNOWN, Resource
 from policies.settings import Settings
 from policies.tokens import (
-    PROVIDER_AWS,
     S3_BUCKET_TYPES,
     bucket_side_kind,
 )
@@ -111,14 +110,12 @@ class Stack:
         ref = res.provider
         if not ref:
             return None
-        # A provider reference is "<provider urn>::<provider id>".
-        urn = ref.rsplit("::", 1)[0] if ref.count("::") > 3 else ref
-        return self.by_urn.get(urn)
+        return self.by_urn.get(_provider_urn(ref))
 
     # -- region ------------------------------------------------------------------------------------
 
-    def _config_region(self) -> Any:
-        value = self.config.get("aws:region")
+    def _config_region(self, package: str = "aws") -> Any:
+        value = self.config.get(f"{package}:region")
         if value is None:
             return None
         if isinstance(value, str) and value not in ("", "[secret]"):
@@ -126,20 +123,52 @@ class Stack:
         return UNKNOWN
 
     def _resolve_regions(self) -> None:
-        config_region = self._config_region()
+        config_regions: dict[str, Any] = {}
+        providers: dict[str, tuple[Any, str]] = {}
         for res in self.resources:
-            region, how = self._region_for(res, config_region)
+            if res.type.startswith(PROVIDER_PREFIX):
+                providers[res.urn] = self._provider_region(res, config_regions)
+        for res in self.resources:
+            if res.urn in providers:
+                region, how = providers[res.urn]
+            else:
+                region, how = self._region_for(res, providers, config_regions)
             res.region = region
             res.region_source = how
             self._inherit_default_tags(res)
-            partition = partition_of(region)
+            partition = partition_of(region) if package_of(res.type) in ("aws", "aws-native") else None
             if partition is None:
                 partition = _arn_partition(res)
             res.partition = partition
 
+    def _package_config_region(self, package: str, cache: dict[str, Any]) -> Any:
+        if package not in cache:
+            cache[package] = self._config_region(package)
+        return cache[package]
+
+    def _provider_region(self, provider: Resource, config_regions: dict[str, Any]) -> tuple[Any, str]:
+        """Where a provider deploys: its `region` input; a default provider takes `<pkg>:region` from the
+        stack config; an explicit provider without a region takes it from the deploying machine's
+        environment (AWS_REGION), which the input cannot show: unknown, and said so."""
+        package = provider.type[len(PROVIDER_PREFIX) :]
+        for key in _REGION_KEYS:
+            own = provider.props.get(key)
+            if own is UNKNOWN:
+                return UNKNOWN, "provider region (unknown until apply)"
+            if isinstance(own, str) and own:
+                return own, "resource region input"
+        if is_default_provider(provider.name):
+            config_region = self._package_config_region(package, config_regions)
+            if config_region is not None:
+                return config_region, f"stack config {package}:region"
+            return None, "none"
+        return UNKNOWN, f"explicit provider without region {provider.name}"
+
     def _inherit_default_tags(self, res: Resource) -> None:
-        """Tags from the provider's `defaultTags` apply to every resource it creates."""
-        if res.type == PROVIDER_AWS or not res.custom:
+        """Tags from the provider's `defaultTags` apply to every resource it creates; the resource's own
+        tags win, and a classification on the resource wins over any classification in the defaults
+        (whatever key each uses)."""
+        if res.type.startswith(PROVIDER_PREFIX) or not res.custom:
             return
         provider = self.provider_of(res)
         if provider is None:
@@ -156,31 +185,54 @@ class Stack:
         if isinstance(default, list):
             default = default[0] if default else None
         tags = default.get("tags") if isinstance(default, dict) else None
-        if isinstance(tags, dict) and tags and isinstance(res.tags, dict):
-            res.tags = {**tags, **res.tags}
+        if not (isinstance(tags, dict) and tags and isinstance(res.tags, dict)):
+            return
+        inherited = dict(tags)
+        if self.settings.classification(res.tags)[0] is not None:
+            key = self.settings.classification(inherited)[0]
+            while key is not None:
+                inherited.pop(key)
+                key = self.settings.classification(inherited)[0]
+        inherited = {k: v for k, v in inherited.items() if k not in res.tags}
+        if inherited:
+            res.tags = {**inherited, **res.tags}
+            res.inherited_tags = {k: provider.name for k in inherited}
 
-    def _region_for(self, res: Resource, config_region: Any) -> tuple[Any, str]:
-        own = res.props.get("region")
-        if own is UNKNOWN:
-            return UNKNOWN, "resource region (unknown until apply)"
-        if isinstance(own, str) and own:
-            if res.input_keys and "region" not in res.input_keys:
-                return own, "deployed region"
-            return own, "resource region input"
-        if res.type == PROVIDER_AWS:
-            # A provider without a region input takes aws:region from the stack config.
-            if config_region is not None:
-                return config_region, "stack config aws:region"
-            return None, "none"
-        provider = self.provider_of(res)
-        if provider is not None:
-            value = provider.props.get("region")
-            if value is UNKNOWN:
-                return UNKNOWN, "provider region (unknown until apply)"
-            if isinstance(value, str) and value:
-                return value, f"provider {provider.name}"
+    def _region_for(
+        self, res: Resource, providers: dict[str, tuple[Any, str]], config_regions: dict[str, Any]
+    ) -> tuple[Any, str]:
+        for key in _REGION_KEYS:
+            own = res.props.get(key)
+            if own is UNKNOWN:
+                return UNKNOWN, "resource region (unknown until apply)"
+            if isinstance(own, str) and own:
+                if res.input_keys and key not in res.input_keys:
+                    return own, "deployed region"
+                return own, "resource region input"
+        package = package_of(res.type)
+        ref = res.provider
+        if ref:
+            urn = _provider_urn(ref)
+            if urn in providers:
+                region, how = providers[urn]
+                name = self.by_urn[urn].name
+                if how.startswith("explicit provider without region"):
+                    return region, how
+                if how.startswith("stack config"):
+                    return region, how
+                if region is UNKNOWN:
+                    return UNKNOWN, "provider region (unknown until apply)"
+                if region is not None:
+                    return region, f"provider {name}"
+            else:
+                name = _provider_name(urn)
+                if name is not None and not is_default_provider(name):
+                    # An explicit provider the input does not hold (a preview without its step):
+                    # its region cannot be read here.
+                    return UNKNOWN, f"explicit provider not in input {name}"
+        config_region = self._package_config_region(package, config_regions)
         if config_region is not None:
-            return config_region, "stack config aws:region"
+            return config_region, f"stack config {package}:region"
         evidence = _arn_region(res)
         if evidence:
             return evidence, "ARN"
@@ -215,6 +267,34 @@ class Stack:
             if owner is not None:
                 res.owner = owner
                 owner.side.setdefault(kind, []).append(res)
+
+
+#: Properties that name where a resource or provider deploys (`location` for Azure-like clouds).
+_REGION_KEYS = ("region", "location")
+PROVIDER_PREFIX = "pulumi:providers:"
+
+
+def package_of(type_token: str) -> str:
+    """The provider package of a type token: `aws` for `aws:s3/bucket:Bucket` and for
+    `pulumi:providers:aws`, `aws-native` for `aws-native:s3:Bucket`."""
+    if type_token.startswith(PROVIDER_PREFIX):
+        return type_token[len(PROVIDER_PREFIX) :]
+    return type_token.split(":", 1)[0]
+
+
+def is_default_provider(name: str) -> bool:
+    """Pulumi names the providers it creates itself `default` or `default_6_0_0`."""
+    return name == "default" or name.startswith("default_")
+
+
+def _provider_urn(ref: str) -> str:
+    # A provider reference is "<provider urn>::<provider id>".
+    return ref.rsplit("::", 1)[0] if ref.count("::") > 3 else ref
+
+
+def _provider_name(urn: str) -> str | None:
+    parts = urn.split("::")
+    return parts[3] if len(parts) >= 4 and parts[2].startswith(PROVIDER_PREFIX) else None
 
 
 def _arn_partition(res: Resource) -> Any:

@@ -282,6 +282,7 @@ def test_junit_suites_counts_and_cases():
         "AUD-001 Access is logged",
         "ENC-001 Encrypted with a customer-managed key",
         "RES-001 Data stays in mainland China",
+        "residency coverage",
         "residency notices",
     }
 
@@ -355,7 +356,12 @@ def test_markdown_newlines_in_cells_become_breaks():
 def test_markdown_no_findings():
     text = render("markdown", Result(resources=3, findings=[]))
     assert text.startswith("## Residency check: no findings in 3 resources")
-    assert "###" not in text and "<details>" not in text
+    assert "<details>" not in text
+    # No severity sections, only the accounting every report carries.
+    assert [line for line in text.splitlines() if line.startswith("###")] == [
+        "### Coverage",
+        "### Declarations",
+    ]
 
 
 def test_markdown_stays_under_the_comment_limit():
@@ -421,4 +427,6 @@ def test_real_preview_renders_valid_sarif_and_consistent_junit():
 
     root = ET.fromstring(get_reporter("junit").render(result, rules, catalog))
     assert int(root.get("failures")) == len(result.findings)
-    assert len(root.findall("testsuite")) == len(rules)
+    # One suite per rule, plus the coverage suite every report carries.
+    assert len(root.findall("testsuite")) == len(rules) + 1
+    assert root.findall("testsuite")[-1].get("name") == "residency coverage"

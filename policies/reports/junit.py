@@ -63,6 +63,9 @@ def render(
         _set_counts(suite, counts)
         for key in totals:
             totals[key] += counts[key]
+    coverage_counts = _coverage_suite(root, result)
+    for key in totals:
+        totals[key] += coverage_counts[key]
     if result.notices:
         suite = ET.SubElement(root, "testsuite", name="residency notices")
         _set_counts(suite, {"tests": 0, "failures": 0, "skipped": 0})
@@ -71,6 +74,35 @@ def render(
     _set_counts(root, totals)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _coverage_suite(root: ET.Element, result: Result) -> dict[str, int]:
+    """Coverage as a suite: each not-evaluated resource a skipped case (nothing looked at it), and the
+    declarations in `<system-out>`."""
+    coverage = result.coverage
+    suite = ET.SubElement(root, "testsuite", name="residency coverage")
+    props = ET.SubElement(suite, "properties")
+    ET.SubElement(props, "property", name="evaluated", value=str(len(coverage.evaluated)))
+    ET.SubElement(props, "property", name="not_applicable", value=str(len(coverage.not_applicable)))
+    ET.SubElement(props, "property", name="not_evaluated", value=str(len(coverage.not_evaluated)))
+    counts = {"tests": 0, "failures": 0, "skipped": 0}
+    for urn, type_token, reason in coverage.not_evaluated:
+        case = ET.SubElement(
+            suite, "testcase", classname="coverage", name=_clean(f"{urn} ({type_token})"), time="0"
+        )
+        ET.SubElement(case, "skipped", message=_clean(f"not evaluated: {reason}"))
+        counts["tests"] += 1
+        counts["skipped"] += 1
+    lines = [f"Coverage: {coverage.summary_text()}."]
+    lines += [
+        f"Declared {d.category}: {d.urn} (from its {d.source}; "
+        + (f"attested: {d.attested_by})" if d.attested_by else "no attestation)")
+        for d in result.declarations
+    ]
+    out = ET.SubElement(suite, "system-out")
+    out.text = _clean("\n".join(lines))
+    _set_counts(suite, counts)
+    return counts
 
 
 def _body(f: Finding) -> str:

@@ -59,7 +59,7 @@ def render(
         )
     else:
         head.append(f"## Residency check: no findings in {plural(summary['resources'], 'resource')}")
-    head += ["", summary_text(result), ""]
+    head += ["", summary_text(result), "", f"**Coverage:** {result.coverage.summary_text()}.", ""]
     head += ["| Severity | Findings | Waived |", "| --- | ---: | ---: |"]
     waived_counts = result.by_severity(include_waived=True)
     for s in Severity:
@@ -104,7 +104,48 @@ def render(
 
     if omitted:
         body += ["", f"_{plural(omitted, 'more finding')} not shown here; see the SARIF or JSON report._"]
+    body += _accounting(result, max(budget, 4_000))
     return "\n".join(head + body).rstrip() + "\n"
+
+
+def _accounting(result: Result, budget: int) -> list[str]:
+    """The coverage and declarations sections: what was not evaluated, and what declared itself."""
+    out: list[str] = []
+    coverage = result.coverage
+    section = [
+        "",
+        "### Coverage",
+        "",
+        f"{coverage.summary_text()}. Rule families that ran: "
+        + (", ".join(f"{name} ({n})" for name, n in coverage.families().items()) or "none")
+        + ".",
+    ]
+    rows: list[str] = []
+    if coverage.not_evaluated:
+        section += ["", "| Not evaluated | Type | Reason |", "| --- | --- | --- |"]
+        rows = [f"| {cell(u)} | {cell(short_type(t))} | {cell(r)} |" for u, t, r in coverage.not_evaluated]
+    shown, budget = _fit(section, rows, budget)
+    out += section + rows[:shown]
+    if shown < len(rows):
+        out += ["", f"_{plural(len(rows) - shown, 'more resource')} not evaluated; see the JSON report._"]
+    section = ["", "### Declarations", ""]
+    if not result.declarations:
+        return [*out, *section, "No resource declares a classification that relaxes a rule."]
+    section += [
+        "Classifications that relax a rule (non-personal, or kept longer than unclassified data):",
+        "",
+        "| Resource | Category | Source | Attested |",
+        "| --- | --- | --- | --- |",
+    ]
+    rows = [
+        f"| {cell(d.urn)} | {cell(d.category)} | {cell(d.source)} | {cell(d.attested_by or 'no')} |"
+        for d in result.declarations
+    ]
+    shown, budget = _fit(section, rows, budget)
+    out += section + rows[:shown]
+    if shown < len(rows):
+        out += ["", f"_{plural(len(rows) - shown, 'more declaration')} not shown; see the JSON report._"]
+    return out
 
 
 def _fit(section: list[str], rows: list[str], budget: int) -> tuple[int, int]:

@@ -74,10 +74,35 @@ def sarif_log(result: Result, rules: dict[str, Rule], catalog: Catalog | None = 
     seen: dict[str, int] = {}
     results = [_result(f, index[f.rule], input_artifact, seen) for f in result.findings]
     invocation: dict[str, Any] = {"executionSuccessful": True}
-    if result.notices:
-        invocation["toolExecutionNotifications"] = [
-            {"level": "warning", "message": {"text": notice}} for notice in result.notices
-        ]
+    notifications = [{"level": "warning", "message": {"text": notice}} for notice in result.notices]
+    coverage = result.coverage
+    notifications.append(
+        {
+            "level": "warning" if coverage.not_evaluated else "note",
+            "descriptor": {"id": "coverage"},
+            "message": {"text": f"Coverage: {coverage.summary_text()}."},
+        }
+    )
+    for urn, type_token, reason in coverage.not_evaluated:
+        notifications.append(
+            {
+                "level": "warning",
+                "descriptor": {"id": "coverage/not-evaluated"},
+                "message": {"text": f"Not evaluated: {urn} ({type_token}): {reason}"},
+                "locations": [{"logicalLocations": [{"fullyQualifiedName": urn, "kind": "resource"}]}],
+            }
+        )
+    for d in result.declarations:
+        attested = f"; attested: {d.attested_by}" if d.attested_by else "; no attestation"
+        notifications.append(
+            {
+                "level": "note",
+                "descriptor": {"id": "classification/declaration"},
+                "message": {"text": f"Declared {d.category}: {d.urn}, from its {d.source}{attested}"},
+                "locations": [{"logicalLocations": [{"fullyQualifiedName": d.urn, "kind": "resource"}]}],
+            }
+        )
+    invocation["toolExecutionNotifications"] = notifications
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",

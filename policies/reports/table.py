@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from policies.registry import Rule
 
 WIDTH = 120
+#: Not-evaluated resources and declarations listed under the table; the rest are counted.
+_LISTED = 20
 
 _STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -78,6 +80,25 @@ def render(
     else:
         console.print(Text("No findings."))
     console.print(Text(summary_text(result)))
+    for urn, type_token, reason in result.coverage.not_evaluated[:_LISTED]:
+        console.print(
+            Text(
+                f"Not evaluated: {urn} ({short_type(type_token)}): {reason}", style="yellow" if color else ""
+            )
+        )
+    if len(result.coverage.not_evaluated) > _LISTED:
+        console.print(
+            Text(
+                f"... and {len(result.coverage.not_evaluated) - _LISTED} more not evaluated (see --format json)"
+            )
+        )
+    for d in result.declarations[:_LISTED]:
+        attested = f"attested: {d.attested_by}" if d.attested_by else "no attestation"
+        console.print(Text(f"Declared {d.category}: {d.urn} (from its {d.source}; {attested})"))
+    if len(result.declarations) > _LISTED:
+        console.print(
+            Text(f"... and {len(result.declarations) - _LISTED} more declarations (see --format json)")
+        )
     for notice in result.notices:
         console.print(Text(f"Notice: {notice}", style="yellow" if color else ""))
     return out.getvalue()

@@ -7,6 +7,7 @@ from policies.rules import (  # noqa: F401
     access,
     audit,
     classification,
+    coverage,
     encryption_at_rest,
     encryption_in_transit,
     residency,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from policies.coverage import declaration_of, matching_attestation
 from policies.model import UNKNOWN, Resource, Severity
 from policies.registry import Violation, rule, unknown
 from policies.settings import Settings
@@ -73,3 +74,35 @@ def _failsafe(settings: Settings) -> str:
 def _tags_unknown(res: Resource) -> bool:
     """The tags themselves (not just one value) are unknown until apply."""
     return res.props.get("tags") is UNKNOWN
+
+
+def _strict(_res: Resource, stack: Stack) -> bool:
+    return stack.settings.strict
+
+
+@rule(
+    id="CLS-002",
+    title="A non-personal classification is attested (--strict)",
+    severity=Severity.HIGH,
+    types=None,
+    applies=_strict,
+    counts_as_coverage=False,
+    remediation=(
+        "Add an attestation to the waivers file: {kind: classification, urn: <glob>, category: non-personal, "
+        "owner: <who answers for it>, reason: <why it holds no personal data>, expires: <date>}; or remove "
+        "the tag so the resource is checked as personal data."
+    ),
+)
+def classification_attested(res: Resource, stack: Stack) -> Iterator[str]:
+    """A tag that takes a resource out of the territory and retention rules is on the record only when
+    someone answers for it: an attestation with an owner, a reason and an expiry."""
+    declaration = declaration_of(res, stack.settings)
+    if declaration is None or not declaration.non_personal:
+        return
+    if matching_attestation(res.urn, declaration.category, stack.settings.attestations) is not None:
+        return
+    yield (
+        f"{res.label} is declared `{declaration.category}` by its {declaration.source}, which exempts it from "
+        f"the territory and retention rules, but no attestation in the waivers file backs it; add "
+        f"{{kind: classification, urn: '{res.urn}', category: {declaration.category}, owner, reason, expires}}"
+    )

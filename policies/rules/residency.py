@@ -16,10 +16,11 @@ import weakref
 from collections.abc import Iterator
 from typing import Any
 
+from policies.coverage import CATALOGUED_PACKAGES, classify
 from policies.model import UNKNOWN, Resource, Severity
 from policies.registry import Violation, rule, unknown
 from policies.s3 import as_list, bucket_view, first
-from policies.stack import Stack
+from policies.stack import PROVIDER_PREFIX, Stack, is_default_provider, package_of
 from policies.tokens import (
     BACKUP_PLAN,
     DATA_STORES,
@@ -31,7 +32,6 @@ from policies.tokens import (
     KMS_REPLICA_KEY,
     LOG_DESTINATION,
     LOG_SUBSCRIPTION_FILTER,
-    PROVIDER_AWS,
     RDS_INSTANCE_AUTOMATED_BACKUPS_REPLICATION,
     S3_BUCKET_TYPES,
     SECRET,
@@ -61,10 +61,20 @@ def _region_origin(res: Resource) -> str:
         return "its own `region` input"
     if source == "provider region (unknown until apply)":
         return "its provider's `region`"
+    if source.startswith("explicit provider without region "):
+        name = source.rsplit(" ", 1)[-1]
+        return (
+            f"explicit provider '{name}', which has no `region` input, so it deploys wherever the deploying "
+            "machine's environment (AWS_REGION) points: pulumi-aws never takes an explicit provider's region "
+            "from the stack config"
+        )
+    if source.startswith("explicit provider not in input "):
+        name = source.rsplit(" ", 1)[-1]
+        return f"explicit provider '{name}', which this input does not hold, so its region cannot be read"
     if source.startswith("provider "):
         return f"provider '{source[len('provider ') :]}'"
-    if source == "stack config aws:region":
-        return "the stack config `aws:region`"
+    if source.startswith("stack config "):
+        return f"the stack config `{source[len('stack config ') :]}`"
     if source == "ARN":
         return "its ARN"
     if source == "deployed region":
@@ -72,16 +82,52 @@ def _region_origin(res: Resource) -> str:
     return source
 
 
-def _region_fix(res: Resource, stack: Stack) -> str:
-    regions = stack.settings.regions_text()
+def _region_fix(res: Resource, stack: Stack, regions: str | None = None) -> str:
+    regions = regions or stack.settings.regions_text()
     source = res.region_source
     if source == "resource region input":
         return f"set its `region` to {regions}"
-    if source.startswith("provider "):
-        return f"set that provider's region to {regions}"
-    if source == "stack config aws:region":
-        return f"set `aws:region` to {regions} in the stack config, or give it a provider pinned to {regions}"
+    if source.startswith(("provider ", "explicit provider ")):
+        return f"set that provider's `region` to {regions}"
+    if source.startswith("stack config "):
+        key = source[len("stack config ") :]
+        return f"set `{key}` to {regions} in the stack config, or give it a provider pinned to {regions}"
     return f"recreate it with a provider pinned to {regions}"
+
+
+def _region_not_known(res: Resource) -> str:
+    """Why an UNKNOWN region is unknown: not until apply, or not at all from this input."""
+    if res.region_source.startswith("explicit provider "):
+        return f"takes its region from {_region_origin(res)}"
+    return f"takes its region from {_region_origin(res)}, which is not known until apply"
+
+
+def _allowed(res: Resource, stack: Stack) -> tuple[str, ...]:
+    return stack.settings.regions_for(package_of(res.type)) or stack.settings.allowed_regions
+
+
+def judge_territory(res: Resource, stack: Stack, why: str) -> Iterator[str | Violation]:
+    """The one territory judgement RES-001, RES-002 and RES-005 share: a resolved region in its provider
+    package's allowed list; a missing region is a finding; an unknown one an `unknown` finding."""
+    allowed = _allowed(res, stack)
+    regions = " or ".join(allowed)
+    region = res.region
+    if region is None:
+        package = package_of(res.type)
+        yield (
+            f"{res.label} has no region: it has no `region` input, its provider sets none and the stack "
+            f"config has no `{package}:region`, so nothing proves {why}; set `{package}:region: {allowed[0]}` "
+            f"in Pulumi.<stack>.yaml or give it a provider pinned to {regions}"
+        )
+    elif region is UNKNOWN:
+        yield unknown(
+            f"{res.label} {_region_not_known(res)}; pin it to a literal {regions} so the check can prove {why}"
+        )
+    elif region not in allowed:
+        yield (
+            f"{res.label} is in {region} (from {_region_origin(res)}), but {why} requires {regions}: "
+            f"{_region_fix(res, stack, regions)}"
+        )
 
 
 def _arn_parts(arn: str) -> tuple[str, str, str] | None:
@@ -122,11 +168,31 @@ def _buckets_by_name(stack: Stack) -> dict[str, Resource]:
 # -- RES-001 -----------------------------------------------------------------------------------------
 
 
+def _declared_out_of_scope(res: Resource, stack: Stack) -> bool:
+    """Declared (by its classification) to hold nothing bound to the territory, e.g. non-personal.
+
+    Such a declaration is on the record: `--format json` lists it under `declarations`, and with
+    `--strict` it needs an attestation (CLS-002)."""
+    return not stack.settings.category_of(res.tags).in_territory
+
+
+def _is_data_store(res: Resource, stack: Stack) -> bool:
+    if res.type in DATA_STORES:
+        return True
+    info = classify(res.type)
+    return info is not None and info.kind == "data-store" and _package_in_territory(res, stack)
+
+
+def _package_in_territory(res: Resource, stack: Stack) -> bool:
+    return stack.settings.regions_for(package_of(res.type)) is not None
+
+
 @rule(
     id="RES-001",
     title="Data stores stay in mainland China",
     severity=Severity.CRITICAL,
-    types=DATA_STORES,
+    types=None,
+    applies=_is_data_store,
     remediation=(
         "Create data stores with a provider pinned to cn-north-1 or cn-northwest-1: set `aws:region` in "
         "Pulumi.<stack>.yaml or pass an explicit aws.Provider(region=...) to the resource."
@@ -135,68 +201,137 @@ def _buckets_by_name(stack: Stack) -> dict[str, Resource]:
 def data_store_in_territory(res: Resource, stack: Stack) -> Iterator[str | Violation]:
     """A data store holding personal data collected in mainland China lives in an allowed region.
 
-    Stores whose data category is not bound to the territory (e.g. "non-personal") are exempt; an
-    untagged store is treated as personal data collected in mainland China.
+    Every type the type catalogue classifies as a data store counts (aws and aws-native). Stores whose
+    data category is not bound to the territory (e.g. "non-personal") are exempt, and that
+    declaration is on the record; an untagged store is treated as personal data collected in
+    mainland China.
     """
-    settings = stack.settings
-    if not settings.category_of(res.tags).in_territory:
+    if _declared_out_of_scope(res, stack):
         return
-    regions = settings.regions_text()
-    region = res.region
-    if region is None:
-        yield (
-            f"{res.label} has no region: it has no `region` input, its provider sets none and the stack "
-            f"config has no `aws:region`, so nothing proves it stays in mainland China; set `aws:region: "
-            f"{settings.allowed_regions[0]}` in Pulumi.<stack>.yaml or give it a provider pinned to {regions}"
-        )
-    elif region is UNKNOWN:
-        yield unknown(
-            f"{res.label} takes its region from {_region_origin(res)}, which is not known until apply; pin it "
-            f"to a literal {regions} so the preview can prove the data stays in mainland China"
-        )
-    elif region not in settings.allowed_regions:
-        yield (
-            f"{res.label} is in {region} (from {_region_origin(res)}); personal data collected in mainland "
-            f"China must stay in {regions}: {_region_fix(res, stack)}"
-        )
+    yield from judge_territory(res, stack, "personal data collected in mainland China stays there")
 
 
 # -- RES-002 -----------------------------------------------------------------------------------------
 
 
+_PACKAGE_NAMES = {"aws": "AWS", "aws-native": "AWS Cloud Control (aws-native)"}
+
+
+def _is_territory_provider(res: Resource, stack: Stack) -> bool:
+    return res.type.startswith(PROVIDER_PREFIX) and _package_in_territory(res, stack)
+
+
 @rule(
     id="RES-002",
-    title="AWS providers target an allowed China region",
+    title="Cloud providers target an allowed China region",
     severity=Severity.CRITICAL,
-    types={PROVIDER_AWS},
+    types=None,
+    applies=_is_territory_provider,
     remediation="Set every aws.Provider's `region` (or the stack's `aws:region`) to cn-north-1 or cn-northwest-1.",
 )
 def provider_in_territory(res: Resource, stack: Stack) -> Iterator[str | Violation]:
-    """Every AWS provider points at an allowed region, so nothing it creates can land elsewhere."""
-    settings = stack.settings
-    regions = settings.regions_text()
-    label = f"AWS provider '{res.name}'"
+    """Every provider of a package the territory lists (aws, aws-native, ...) points at an allowed
+    region, so nothing it creates can land elsewhere."""
+    allowed = _allowed(res, stack)
+    regions = " or ".join(allowed)
+    package = package_of(res.type)
+    label = f"{_PACKAGE_NAMES.get(package, package)} provider '{res.name}'"
     region = res.region
-    # Default providers (default_6_x_y) take `aws:region` from the stack config; explicit ones their input.
+    default = is_default_provider(res.name)
+    # Default providers (default_6_x_y) take `<pkg>:region` from the stack config; explicit ones their input.
     fix = (
-        f"set `aws:region` in the stack config to {regions}"
-        if res.name.startswith("default")
-        else (f"set its `region` to {regions}")
+        f"set `{package}:region` in the stack config to {regions}"
+        if default
+        else f"set its `region` to {regions}"
     )
     if region is None:
         yield (
-            f"{label} has no region and the stack config sets no `aws:region`, so it deploys wherever the "
+            f"{label} has no region and the stack config sets no `{package}:region`, so it deploys wherever the "
             f"environment (AWS_REGION) points; {fix}"
         )
     elif region is UNKNOWN:
-        yield unknown(
-            f"{label} takes its region from {_region_origin(res)}, which is not known until apply; set its "
-            f"`region` to a literal {regions}"
-        )
-    elif region not in settings.allowed_regions:
+        if res.region_source.startswith("explicit provider without region"):
+            yield unknown(
+                f"{label} has no `region` input: pulumi-aws takes an explicit provider's region from the "
+                f"deploying machine's environment (AWS_REGION), never from the stack config, so nothing in the "
+                f"program proves where it deploys; {fix}"
+            )
+        else:
+            yield unknown(f"{label} {_region_not_known(res)}; set its `region` to a literal {regions}")
+    elif region not in allowed:
         yield (
             f"{label} targets {region} (from {_region_origin(res)}), so everything it creates lands outside "
             f"mainland China; {fix}"
+        )
+
+
+# -- RES-005 -----------------------------------------------------------------------------------------
+
+
+def _is_other_regional(res: Resource, stack: Stack) -> bool:
+    """Every custom resource of a regional type that RES-001/RES-002 do not already judge."""
+    if not res.custom or res.type.startswith(PROVIDER_PREFIX) or not _package_in_territory(res, stack):
+        return False
+    if res.type in DATA_STORES:
+        return False
+    info = classify(res.type)
+    if info is None:
+        # A type of a package with a territory entry but no type catalogue (another cloud): its region
+        # is all the check can know. Unclassified aws types are reported "not evaluated" instead.
+        return package_of(res.type) not in CATALOGUED_PACKAGES
+    return info.kind not in ("data-store", "metadata")
+
+
+@rule(
+    id="RES-005",
+    title="Every regional resource deploys in mainland China; global ones in the China partition",
+    severity=Severity.HIGH,
+    types=None,
+    applies=_is_other_regional,
+    remediation=(
+        "Deploy every resource through a provider pinned to cn-north-1 or cn-northwest-1 (`aws:region` in "
+        "Pulumi.<stack>.yaml, or an explicit aws.Provider(region=...)); compute, queues, networks and "
+        "grants outside the territory process or expose the data the stores hold."
+    ),
+)
+def regional_resource_in_territory(res: Resource, stack: Stack) -> Iterator[str | Violation]:
+    """Functions, clusters, instances, networks, grants and channels run where their provider points:
+    outside the territory they process personal data collected in mainland China abroad. A global
+    service (IAM, CloudFront, Route 53...) has no region, but lives in its provider's partition.
+    """
+    if _declared_out_of_scope(res, stack):
+        return
+    info = classify(res.type)
+    if info is not None and not info.regional:
+        yield from _global_partition(res, stack)
+        return
+    yield from judge_territory(res, stack, "whatever it processes stays in mainland China")
+
+
+def _global_partition(res: Resource, stack: Stack) -> Iterator[str | Violation]:
+    settings = stack.settings
+    if package_of(res.type) != "aws" or not settings.china:
+        return
+    partition = res.partition
+    region = res.region
+    regions = settings.regions_text()
+    if partition is UNKNOWN or (partition is None and region is UNKNOWN):
+        yield unknown(
+            f"{res.label} is a global resource whose partition follows its provider, which "
+            f"{_region_not_known(res).removeprefix('takes its region from ')}; pin the provider to {regions} "
+            f"so it is created in `{settings.partition}`"
+        )
+    elif partition is None:
+        yield (
+            f"{res.label} is a global resource, but nothing says which partition its provider deploys to (no "
+            f"region on the provider or in the stack config); pin the provider to {regions} so it is created "
+            f"in `{settings.partition}`"
+        )
+    elif partition != settings.partition:
+        yield (
+            f"{res.label} is a global resource created through a provider in {region or partition} (from "
+            f"{_region_origin(res)}), so it lives in the `{partition}` partition, outside AWS China; "
+            f"{_region_fix(res, stack, regions)}"
         )
 
 

@@ -130,19 +130,35 @@ def test_res002_foreign_provider_fails():
 
 
 @pytest.mark.parametrize(
-    "config, expected",
+    "name, config, expected",
     [
-        ({}, "has no region"),
-        ({"aws:region": "us-west-2"}, "us-west-2 (from the stack config `aws:region`)"),
-        ({"aws:region": "cn-northwest-1"}, None),
+        # pulumi-aws takes an explicit provider's region from AWS_REGION, never from stack config.
+        ("bare", {}, "has no `region` input: pulumi-aws takes an explicit provider's region"),
+        ("bare", {"aws:region": "us-west-2"}, "has no `region` input: pulumi-aws takes an explicit"),
+        ("bare", {"aws:region": "cn-northwest-1"}, "has no `region` input: pulumi-aws takes an explicit"),
+        # A default provider takes `aws:region` from the stack config.
+        ("default_6_0_0", {}, "has no region and the stack config sets no `aws:region`"),
+        ("default_6_0_0", {"aws:region": "us-west-2"}, "us-west-2 (from the stack config `aws:region`)"),
+        ("default_6_0_0", {"aws:region": "cn-northwest-1"}, None),
     ],
 )
-def test_res002_provider_without_region_input(config, expected):
-    result = check("RES-002", provider("bare", {}), config=config)
+def test_res002_provider_without_region_input(name, config, expected):
+    result = check("RES-002", provider(name, {}), config=config)
     if expected is None:
         assert not result.findings
     else:
         assert expected in only(result)
+    if name == "bare":
+        assert result.findings[0].unknown, "an explicit provider without a region cannot be proven"
+
+
+def test_resources_of_an_explicit_provider_without_region_are_unknown_not_the_stack_region():
+    bare = provider("bare", {})
+    bucket = res(BUCKET_V2, "uploads", {"bucket": "uploads"}, provider=f"{bare.urn}::id")
+    result = check("RES-001", bare, bucket, config={"aws:region": "cn-north-1"})
+    finding = only(result)
+    assert result.findings[0].unknown
+    assert "explicit provider 'bare', which has no `region` input" in finding
 
 
 def test_res002_unknown_region_is_unknown():
