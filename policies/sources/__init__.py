@@ -15,6 +15,7 @@ from policies.errors import InputError
 from policies.model import Resource
 from policies.settings import Settings
 from policies.sources import plan, preview, stack_export
+from policies.sources.state import MalformedState
 from policies.stack import Stack
 
 Parser = Callable[[dict[str, Any], str], tuple[list[Resource], dict[str, Any]]]
@@ -63,6 +64,12 @@ def decode_json(data: bytes, source: str) -> Any:
                 "is not JSON (binary data); pass a preview or stack export file", source=source
             ) from None
         detail = str(exc).split(":", 1)[0]
+        if "depth limit" in detail:
+            raise InputError(
+                f"is nested more than 1024 levels deep at character {exc.pos}; no Pulumi file is: "
+                "pass a preview or stack export",
+                source=source,
+            ) from None
         hint = (
             " (the file looks truncated)" if "unexpected end" in str(exc).lower() or "EOF" in str(exc) else ""
         )
@@ -124,7 +131,10 @@ def detect(doc: Any, source: str) -> tuple[str, Parser]:
 
 def stack_from_document(doc: Any, source: str, settings: Settings | None = None) -> Stack:
     _, parse = detect(doc, source)
-    resources, config = parse(doc, source)
+    try:
+        resources, config = parse(doc, source)
+    except MalformedState as exc:  # outside a resource, e.g. the preview's config
+        raise InputError(f"{exc}; the file is damaged", source=source) from None
     return Stack.build(resources, config=config, settings=settings, source=source)
 
 

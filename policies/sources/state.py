@@ -13,13 +13,27 @@ from policies.model import SECRET_SIG, SIG_KEY, UNKNOWN, UNKNOWN_SENTINEL, Resou
 
 _SECRET_PLACEHOLDER = "[secret]"
 
+#: How deep a property value may nest. Real resource properties stay far below it (a WAF rule
+#: statement is some 20 levels); a deeper value is refused as bad input rather than recursed into
+#: until Python's stack runs out, so no rule is ever handed one.
+MAX_DEPTH = 100
+
 
 def normalize(value: Any) -> Any:
-    """Decode Pulumi's property encoding: unknowns become UNKNOWN, secrets their plaintext."""
+    """Decode Pulumi's property encoding: unknowns become UNKNOWN, secrets their plaintext.
+
+    Raises MalformedState for a value nested more than MAX_DEPTH levels deep.
+    """
+    return _normalize(value, 0)
+
+
+def _normalize(value: Any, depth: int) -> Any:
     if isinstance(value, str):
         if value == UNKNOWN_SENTINEL or value == _SECRET_PLACEHOLDER:
             return UNKNOWN
         return value
+    if depth >= MAX_DEPTH and isinstance(value, dict | list):
+        raise MalformedState(f"a property value is nested more than {MAX_DEPTH} levels deep")
     if isinstance(value, dict):
         sig = value.get(SIG_KEY)
         if sig is not None:
@@ -29,15 +43,20 @@ def normalize(value: Any) -> Any:
                     import json
 
                     try:
-                        return normalize(json.loads(plaintext))
+                        decoded = json.loads(plaintext)
                     except ValueError:
                         return plaintext
+                    except RecursionError:  # the standard library's parser recurses
+                        raise MalformedState(
+                            f"a secret's plaintext is nested more than {MAX_DEPTH} levels deep"
+                        ) from None
+                    return _normalize(decoded, depth)
                 # An encrypted secret cannot be inspected without the stack's key: fail closed.
                 return UNKNOWN
             return {k: v for k, v in value.items() if k != SIG_KEY}
-        return {k: normalize(v) for k, v in value.items() if k != "__defaults"}
+        return {k: _normalize(v, depth + 1) for k, v in value.items() if k != "__defaults"}
     if isinstance(value, list):
-        return [normalize(v) for v in value]
+        return [_normalize(v, depth + 1) for v in value]
     return value
 
 
