@@ -288,6 +288,7 @@ IAM_FOR_CALL = {
     "dynamodb.BatchWriteItem": {"dynamodb:BatchWriteItem"},
     "cloudtrail.DescribeTrails": {"cloudtrail:DescribeTrails"},
     "cloudtrail.GetEventSelectors": {"cloudtrail:GetEventSelectors"},
+    "cloudtrail.GetTrailStatus": {"cloudtrail:GetTrailStatus"},
 }
 
 
