@@ -29,6 +29,7 @@ from policies.type_catalog import (
 # constructor: `super(Bucket, __self__).__init__(\n 'aws:s3/bucket:Bucket', resource_name, ...)`.
 # Functions call `pulumi.runtime.invoke('aws:s3/getBucket:getBucket', ...)` instead and never match.
 _RESOURCE_TOKEN = re.compile(r"super\(\s*\w+\s*,\s*__self__\s*\)\.__init__\(\s*'([^']+)'")
+_REGION_INPUT = re.compile(r"\n\s+region: pulumi\.Input")
 _BRIDGED = re.compile(r"^aws:[a-z0-9]+/([A-Za-z0-9_]+):([A-Za-z0-9_]+)$")
 
 
@@ -40,14 +41,23 @@ def _pulumi_aws_dir() -> Path:
 
 
 @pytest.fixture(scope="module")
-def installed_aws_tokens() -> frozenset[str]:
-    """Every resource type token of the installed pulumi-aws, from its generated .py files."""
-    found: set[str] = set()
+def installed_aws_types() -> dict[str, bool]:
+    """Every resource type token of the installed pulumi-aws, from its generated .py files, mapped to
+    whether the resource takes a `region` input (pulumi-aws v7 gives one to every regional resource)."""
+    found: dict[str, bool] = {}
     for path in _pulumi_aws_dir().rglob("*.py"):
-        found.update(_RESOURCE_TOKEN.findall(path.read_text(encoding="utf-8")))
+        text = path.read_text(encoding="utf-8")
+        regional = _REGION_INPUT.search(text) is not None
+        for token in _RESOURCE_TOKEN.findall(text):
+            found[token] = regional
     # The provider resource registers as plain "aws": it is not a resource type.
-    found.discard("aws")
-    return frozenset(found)
+    found.pop("aws", None)
+    return found
+
+
+@pytest.fixture(scope="module")
+def installed_aws_tokens(installed_aws_types: dict[str, bool]) -> frozenset[str]:
+    return frozenset(installed_aws_types)
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +91,28 @@ def test_the_enumeration_finds_resource_tokens_only(
     assert not any(token.split(":")[2][0].islower() for token in installed_aws_tokens)
     # The two ways of listing the package's resources agree.
     assert installed_aws_tokens == registered_aws_tokens
+
+
+#: Where the catalogue departs, on purpose, from "global exactly when pulumi-aws gives no `region`
+#: input" (see the notes in the YAML).
+SCOPE_EXCEPTIONS = {
+    "aws:rolesanywhere/profile:Profile": True,
+    "aws:rolesanywhere/trustAnchor:TrustAnchor": True,
+}
+
+
+def test_aws_scope_follows_the_region_input_of_pulumi_aws(installed_aws_types: dict[str, bool]) -> None:
+    catalog = load_type_catalog()
+    wrong = []
+    for token, has_region in sorted(installed_aws_types.items()):
+        info = catalog.get(token)
+        expected = SCOPE_EXCEPTIONS.get(token, has_region)
+        if info is not None and info.regional != expected:
+            wrong.append(f"{token}: catalogue says {'regional' if info.regional else 'global'}")
+    assert not wrong, "scope differs from pulumi-aws's `region` input:\n  " + "\n  ".join(wrong)
+    assert (
+        sum(not regional for regional in installed_aws_types.values()) > 100
+    )  # IAM, CloudFront, Route 53...
 
 
 #: Tokens of pulumi-aws v6 that v7 renamed (BucketV2 and its V2 side resources, kept in v7 as
