@@ -16,6 +16,7 @@ pulumi_aws nor boto3.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -77,11 +78,13 @@ _INFOS: dict[tuple[str, bool], TypeInfo] = {
 class TypeCatalog(Mapping[str, TypeInfo]):
     """A read-only mapping from resource type token to `TypeInfo`."""
 
-    __slots__ = ("_types", "source")
+    __slots__ = ("_types", "sha256", "source")
 
-    def __init__(self, types: dict[str, TypeInfo], source: str) -> None:
+    def __init__(self, types: dict[str, TypeInfo], source: str, sha256: str = "") -> None:
         self._types = types
+        #: Where the catalogue was read from, and the sha256 of its bytes (for evidence records).
         self.source = source
+        self.sha256 = sha256
 
     def classify(self, token: str) -> TypeInfo | None:
         return self._types.get(token)
@@ -147,14 +150,19 @@ class _UniqueKeyLoader(_BaseLoader):  # type: ignore[misc, valid-type]
 
 
 def _construct_mapping(loader: Any, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"{key!r} is listed twice in the same mapping", key_node.start_mark
-            )
-        seen.add(key)
+    keys = [key.value for key, _ in node.value if isinstance(key, yaml.ScalarNode)]
+    if len(keys) != len(set(keys)):
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"{key_node.value!r} is listed twice in the same mapping",
+                        key_node.start_mark,
+                    )
+                seen.add(key_node.value)
     return loader.construct_mapping(node, deep=deep)
 
 
@@ -247,15 +255,18 @@ def load_type_catalog(path: str | Path | None = None) -> TypeCatalog:
 def _load(path: Path) -> TypeCatalog:
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        text = data.decode("utf-8")
     except OSError as exc:
         raise _fail(source, f"cannot read the file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise _fail(source, "the file is not UTF-8 text") from None
     try:
         document = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         detail = " ".join(str(exc).split())
         raise _fail(source, f"not valid YAML: {detail}") from None
-    return TypeCatalog(_parse(document, source), source)
+    return TypeCatalog(_parse(document, source), source, hashlib.sha256(data).hexdigest())
 
 
 @lru_cache(maxsize=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib.util
 import json
 import re
@@ -278,6 +279,7 @@ def test_provider_package(token: str, package: str) -> None:
 def test_shape_of_the_catalogue() -> None:
     catalog = load_type_catalog()
     assert catalog is load_type_catalog() is load_type_catalog(DEFAULT_TYPE_CATALOG)  # read once
+    assert catalog.sha256 == hashlib.sha256(DEFAULT_TYPE_CATALOG.read_bytes()).hexdigest()
     counts = catalog.counts()
     assert set(counts) == set(KINDS) and all(counts.values())
     assert sum(counts.values()) == len(catalog)
