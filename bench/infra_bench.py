@@ -4,8 +4,12 @@ One fresh process per run (so imports are cold, as in `pulumi preview`): import 
 pulumi_aws submodules the program uses, run `infra/program.py` for the reference stack
 (Pulumi.prod-cn-north-1.yaml) under mocks, then build the engine's model and evaluate every rule.
 
-Target on a 2-core machine: at most 3 s wall for the whole process. Prints the figures and the import
-share (pulumi + pulumi_aws); exits 0 either way.
+pulumi_aws imports its submodules lazily (`from pulumi_aws import s3` only registers a stub; the
+module's code runs at the first attribute access), so the import phase touches one class of each
+submodule the program uses: the real import cost is timed as import, not inside "program under mocks".
+
+Target on a 2-core machine: at most 3 s wall for the whole process. Prints the figures, the import
+share (pulumi + pulumi_aws), and the target with "met" or "MISSED"; exits 0 either way.
 
     python bench/infra_bench.py [--runs 5] [--stack prod-cn-north-1]
 """
@@ -32,6 +36,9 @@ warnings.simplefilter("ignore", DeprecationWarning)
 import pulumi
 t1 = time.perf_counter()
 from pulumi_aws import Provider, cloudtrail, dynamodb, iam, kms, s3  # the program's submodules
+lazy = sum(1 for m in sys.modules if m.startswith("pulumi_aws"))
+# Load them for real: an attribute access runs a lazy module (each loads all its resource classes).
+_ = (cloudtrail.Trail, dynamodb.Table, iam.Role, kms.Key, s3.Bucket)
 t2 = time.perf_counter()
 aws_modules = sum(1 for m in sys.modules if m.startswith("pulumi_aws"))
 from infra.testing import MockCloud, stack_config
@@ -44,7 +51,8 @@ t4 = time.perf_counter()
 print(json.dumps({{
     "import_pulumi": t1 - t0, "import_pulumi_aws": t2 - t1, "program": t3 - t2, "evaluate": t4 - t3,
     "in_process": t4 - t0, "registrations": len(cloud.registrations), "resources": result.resources,
-    "findings": len(result.findings), "aws_modules": aws_modules,
+    "findings": len(result.findings), "aws_modules": aws_modules, "aws_modules_lazy": lazy,
+    "aws_modules_end": sum(1 for m in sys.modules if m.startswith("pulumi_aws")),
 }}))
 """
 
@@ -78,7 +86,11 @@ def main() -> None:
     print(f"infra program under mocks, stack {args.stack}, {args.runs} fresh processes (median)")
     print(
         f"  registrations {int(med['registrations'])}, resources evaluated {int(med['resources'])}, "
-        f"findings {int(med['findings'])}, pulumi_aws modules loaded {int(med['aws_modules'])}"
+        f"findings {int(med['findings'])}"
+    )
+    print(
+        f"  pulumi_aws modules: {int(med['aws_modules_lazy'])} after `from pulumi_aws import ...`, "
+        f"{int(med['aws_modules'])} once loaded, {int(med['aws_modules_end'])} at the end of the run"
     )
     print(f"  import pulumi          {med['import_pulumi']:.3f} s")
     print(f"  import pulumi_aws subs {med['import_pulumi_aws']:.3f} s")
@@ -87,8 +99,8 @@ def main() -> None:
     print(f"  in process             {med['in_process']:.3f} s")
     print(f"  wall (process)         {med['wall']:.3f} s  (min {min(r['wall'] for r in runs):.3f})")
     print(f"  import share           {imports / med['wall']:.0%} of wall ({imports:.3f} s)")
-    verdict = "meets" if med["wall"] <= TARGET_S else "misses"
-    print(f"  target <= {TARGET_S:.1f} s wall: {verdict}")
+    verdict = "met" if med["wall"] <= TARGET_S else "MISSED"
+    print(f"  target: whole process <= {TARGET_S:.1f} s wall; median {med['wall']:.3f} s: {verdict}")
 
 
 if __name__ == "__main__":

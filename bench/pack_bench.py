@@ -24,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # honesty, which the harness uses
 sys.path.insert(0, str(ROOT / "tests" / "pack"))
 
 from pack_harness import (  # noqa: E402
