@@ -210,6 +210,7 @@ KNOWN = [
     ("aws-native:cloudfront:Distribution", "copy-channel", False),
     ("random:index/randomPassword:RandomPassword", "metadata", False),
     ("tls:index/privateKey:PrivateKey", "metadata", False),
+    ("time:index/sleep:Sleep", "metadata", False),
     ("pulumi:pulumi:Stack", "metadata", False),
 ]
 
@@ -283,7 +284,14 @@ def test_shape_of_the_catalogue() -> None:
     counts = catalog.counts()
     assert set(counts) == set(KINDS) and all(counts.values())
     assert sum(counts.values()) == len(catalog)
-    assert {provider_package(token) for token in catalog} == {"aws", "aws-native", "random", "tls", "pulumi"}
+    assert {provider_package(token) for token in catalog} == {
+        "aws",
+        "aws-native",
+        "random",
+        "tls",
+        "time",
+        "pulumi",
+    }
     assert "aws-native:s3:Bucket" in catalog.tokens(kind="data-store", package="aws-native")
     with pytest.raises(ValueError, match="unknown kind"):
         catalog.tokens(kind="datastore")
