@@ -145,6 +145,36 @@ def referenced(
     return target
 
 
+def all_referenced(
+    stack: Stack, res: Resource, props: str | Iterable[str], types: Collection[str]
+) -> list[Resource] | None:
+    """Every resource the input is computed from, when there is at least one and each is of `types`.
+
+    For inputs that may name several resources at once (a role's managedPolicyArns): a rule that checks
+    each of those resources on its own can rely on that, whichever of them the value turns out to be.
+    None when any URN is not a resource of the stack or is of another type.
+    """
+    names = (props,) if isinstance(props, str) else props
+    found: dict[str, Resource] = {}
+    for prop in names:
+        for urn in res.property_dependencies.get(prop, ()):
+            candidate = stack.by_urn.get(urn)
+            if candidate is None or candidate.type not in types:
+                return None
+            found[urn] = candidate
+    return list(found.values()) or None
+
+
+def computed_from_resources(res: Resource, prop: str) -> bool:
+    """Whether an unknown input is computed from other resources' outputs (any number of them).
+
+    A weaker claim than `referenced`, for the one question it settles: such a value is an identity (an
+    ARN, an account, an organization id), not the literal wildcard a program writes by hand. Used only
+    for the restricting inputs of a Lambda permission (sourceArn, sourceAccount, principalOrgId).
+    """
+    return bool(res.property_dependencies.get(prop))
+
+
 def resolve_value(
     stack: Stack, res: Resource, prop: str, value: Any, types: Collection[str] | None = None
 ) -> Any:

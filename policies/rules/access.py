@@ -24,7 +24,13 @@ from policies.iam import (
     service_of,
 )
 from policies.model import UNKNOWN, Resource, Severity
-from policies.references import AT_APPLY, referenced, resolve_statements
+from policies.references import (
+    AT_APPLY,
+    all_referenced,
+    computed_from_resources,
+    referenced,
+    resolve_statements,
+)
 from policies.registry import Violation, rule, unknown
 from policies.s3 import as_list, bucket_view
 from policies.stack import Stack
@@ -470,7 +476,7 @@ def _lambda_permission_problems(res: Resource) -> Iterator[Problem]:
         value = res.props.get(key)
         if value is UNKNOWN:
             # A value wired from another resource's output is that resource's ARN or account.
-            if res.property_dependencies.get(key):
+            if computed_from_resources(res, key):
                 return
             maybe = True
         elif isinstance(value, str) and value.strip() and not _open_value(value):
@@ -652,8 +658,7 @@ def _broad_managed_problem(res: Resource, arn: Any) -> str | None:
 
 def _policies_in_stack(res: Resource, prop: str, stack: Stack) -> bool:
     """An unknown ARN wired from IAM policies of this stack: those are checked on their own."""
-    urns = res.property_dependencies.get(prop, ())
-    return bool(urns) and all(getattr(stack.by_urn.get(u), "type", None) == IAM_POLICY for u in urns)
+    return all_referenced(stack, res, prop, (IAM_POLICY,)) is not None
 
 
 def _attachment_problems(res: Resource, stack: Stack) -> Iterator[Problem]:

@@ -662,3 +662,37 @@ def test_resolution_is_not_needed_when_the_program_names_things():
         LOGGING_V6, "uploads", {"bucket": "uploads", "targetBucket": "access-logs", "targetPrefix": "s3/"}
     )
     assert messages(run(["AUD-001"], uploads, logs, logging, key)) == []
+
+
+def test_acc004_json_text_with_unknown_resources_resolves_like_an_object():
+    """A stack export or a mock may carry the sentinel inside known JSON text: the same rules apply."""
+    bucket = unnamed_bucket("uploads")
+    text = json.dumps({"Version": "2012-10-17", "Statement": [read_objects([U, U])]})
+    scoped = res(IAM_POLICY, "app", {"policy": text}, property_dependencies={"policy": [bucket.urn]})
+    assert messages(run(["ACC-004"], bucket, scoped)) == []
+    ambiguous = res(IAM_POLICY, "app", {"policy": text}, property_dependencies={"policy": []})
+    [finding] = run(["ACC-004"], bucket, ambiguous).findings
+    assert finding.unknown
+
+
+@pytest.mark.parametrize(
+    ("deps", "expected"),
+    [
+        pytest.param(lambda p, b: [p.urn], [], id="policies-of-the-stack"),
+        pytest.param(
+            lambda p, b: [p.urn, b.urn],
+            ["Role 'app': managedPolicyArns are not known until apply, so they cannot be checked"],
+            id="a-bucket-among-them",
+        ),
+    ],
+)
+def test_acc004_managed_policy_arns_from_policies_of_the_stack(deps, expected):
+    bucket = unnamed_bucket("uploads")
+    policy = iam_policy([read_objects("arn:aws-cn:s3:::uploads/*")], [], name="reads")
+    role = res(
+        ROLE,
+        "app",
+        {"assumeRolePolicy": json.dumps({"Statement": []}), "managedPolicyArns": [U]},
+        property_dependencies={"managedPolicyArns": deps(policy, bucket)},
+    )
+    assert messages(run(["ACC-004"], bucket, policy, role)) == expected
