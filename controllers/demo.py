@@ -287,6 +287,7 @@ class _Demo:
         )
         self.log_requests = self._seed_access_logs(now)
         self.cloudtrail.create_trail(Name="pushauction-demo-data-events", S3BucketName=AUDIT_BUCKET)
+        self.cloudtrail.start_logging(Name="pushauction-demo-data-events")
         self.cloudtrail.put_event_selectors(
             TrailName="pushauction-demo-data-events",
             EventSelectors=[
