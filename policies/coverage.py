@@ -30,9 +30,10 @@ if TYPE_CHECKING:
 #: Provider packages whose every resource type the type catalogue classifies: an unclassified type of
 #: these is a newer release's type no rule knows. Other packages with a territory entry (aws-native,
 #: another cloud) are judged by region alone where the catalogue does not classify the type.
-CATALOGUED_PACKAGES = frozenset({"aws"})
-#: Packages whose resources hold no data and place nothing anywhere.
-METADATA_PACKAGES = frozenset({"random", "time"})
+CATALOGUED_PACKAGES = frozenset({"aws", "aws-native"})
+#: Packages whose resources hold no data and place nothing anywhere (the type catalogue names their
+#: types too; this also covers their providers and types of releases it has not seen).
+METADATA_PACKAGES = frozenset({"random", "time", "tls", "pulumi"})
 
 EVALUATED, NOT_APPLICABLE, NOT_EVALUATED = "evaluated", "not_applicable", "not_evaluated"
 

@@ -82,8 +82,13 @@ def evaluate(stack: Stack, rules: Iterable[Rule] | None = None) -> Result:
     findings: list[Finding] = []
     coverage = Coverage()
     declarations: list[Declaration] = []
+    statuses: dict[tuple[str, bool], tuple[str, str | None]] = {}
     for res in stack.resources:
-        status, reason = static_status(res, settings)
+        key = (res.type, res.custom)
+        found = statuses.get(key)
+        if found is None:
+            found = statuses[key] = static_status(res, settings)
+        status, reason = found
         if not res.custom:
             coverage.not_applicable.append((res.urn, res.type, reason or ""))
             continue
