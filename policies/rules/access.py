@@ -217,10 +217,19 @@ def _bucket_of(res: Resource, stack: Stack) -> Resource | None:
         return found
     name = res.props.get("bucket")
     if isinstance(name, str) and name:
-        for bucket in stack.of_type(*sorted(S3_BUCKET_TYPES)):
-            if name in (bucket.props.get("bucket"), bucket.props.get("id")):
-                return bucket
+        return stack.memo("access.buckets_by_name", _index_buckets).get(name)
     return None
+
+
+def _index_buckets(stack: Stack) -> dict[str, Resource]:
+    """Buckets by name and id, built once per stack (a lookup per object stays O(1))."""
+    index: dict[str, Resource] = {}
+    for bucket in stack.of_type(*sorted(S3_BUCKET_TYPES)):
+        for key in ("bucket", "id"):
+            value = bucket.props.get(key)
+            if isinstance(value, str) and value:
+                index.setdefault(value, bucket)
+    return index
 
 
 def _sid(st: Statement) -> str:

@@ -249,10 +249,19 @@ def _find_group(res: Resource, prop: str, name: Any, stack: Stack) -> Resource |
     if name is UNKNOWN:
         return referenced(stack, res, prop, _PARAMETER_GROUP_TYPES)
     if isinstance(name, str) and name:
-        for candidate in stack.of_type(*_PARAMETER_GROUP_TYPES):
-            if name in (candidate.props.get("name"), candidate.props.get("id")):
-                return candidate
+        return stack.memo("tls.parameter_groups_by_name", _index_parameter_groups).get(name)
     return None
+
+
+def _index_parameter_groups(stack: Stack) -> dict[str, Resource]:
+    """Parameter groups by name and id, built once per stack (a lookup per database stays O(1))."""
+    index: dict[str, Resource] = {}
+    for candidate in stack.of_type(*_PARAMETER_GROUP_TYPES):
+        for key in ("name", "id"):
+            value = candidate.props.get(key)
+            if isinstance(value, str) and value:
+                index.setdefault(value, candidate)
+    return index
 
 
 def _engine(res: Resource, stack: Stack) -> Any:
@@ -367,11 +376,18 @@ def _load_balancer(res: Resource, stack: Stack) -> Resource | None:
     arn = res.props.get("loadBalancerArn")
     if arn is UNKNOWN:
         return referenced(stack, res, "loadBalancerArn", _LOAD_BALANCER_TYPES)
-    if isinstance(arn, str):
-        for candidate in stack.of_type(*_LOAD_BALANCER_TYPES):
-            if candidate.props.get("arn") == arn:
-                return candidate
+    if isinstance(arn, str) and arn:
+        return stack.memo("tls.load_balancers_by_arn", _index_load_balancers).get(arn)
     return None
+
+
+def _index_load_balancers(stack: Stack) -> dict[str, Resource]:
+    index: dict[str, Resource] = {}
+    for candidate in stack.of_type(*_LOAD_BALANCER_TYPES):
+        arn = candidate.props.get("arn")
+        if isinstance(arn, str) and arn:
+            index.setdefault(arn, candidate)
+    return index
 
 
 def _redirects_to_https(actions: Any) -> Any:
