@@ -104,11 +104,12 @@ def is_reference(value: Any) -> bool:
     return isinstance(value, Reference)
 
 
-def dependencies(stack: Stack, res: Resource, props: str | Iterable[str]) -> list[Resource]:
+def _dependencies(stack: Stack, res: Resource, props: str | Iterable[str]) -> list[Resource]:
     """The distinct resources of the stack that the inputs `props` of `res` are computed from.
 
     Stops at the second one found: callers only ever need to know "one" or "more than one". A URN
-    that is not in the stack counts as a resource too (it makes the answer ambiguous, never narrower).
+    that is not a resource of the stack makes the whole answer empty: what it names cannot be checked,
+    so nothing is resolved (never a narrower answer than the graph supports).
     """
     names = (props,) if isinstance(props, str) else props
     found: list[Resource] = []
@@ -136,7 +137,7 @@ def referenced(
     None when the dependency names no resource, more than one, a URN not in the stack, or a
     resource whose type is not in `types` (when given). See the module note for why.
     """
-    found = dependencies(stack, res, props)
+    found = _dependencies(stack, res, props)
     if len(found) != 1:
         return None
     target = found[0]
