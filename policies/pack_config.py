@@ -62,6 +62,24 @@ SETTINGS_SCHEMA: dict[str, dict[str, Any]] = {
             "classification (non-personal) is a finding (CLS-002): the pack cannot read a waivers file."
         ),
     },
+    "attestations": {
+        "type": "array",
+        "description": (
+            "Classification attestations for --strict (CLS-002): who answers for a non-personal tag, as "
+            "in the waivers file of `residency check`."
+        ),
+        "items": {
+            "type": "object",
+            "properties": {
+                "urn": {"type": "string"},
+                "category": {"type": "string"},
+                "reason": {"type": "string"},
+                "owner": {"type": "string"},
+                "expires": {"type": "string"},
+            },
+            "required": ["urn", "category", "reason", "owner", "expires"],
+        },
+    },
     "severityEnforcement": {
         "type": "object",
         "description": "Enforcement level by rule severity (default: critical and high mandatory, the rest advisory).",
@@ -146,6 +164,12 @@ def parse_settings_config(
         else:
             settings = dataclasses.replace(settings, strict=strict)
 
+    attestations = raw.get("attestations")
+    if attestations is not None:
+        parsed = _attestations(attestations, settings, errors)
+        if parsed is not None:
+            settings = dataclasses.replace(settings, attestations=tuple(parsed))
+
     severity_enforcement = dict(DEFAULT_SEVERITY_ENFORCEMENT)
     by_severity = raw.get("severityEnforcement")
     if by_severity is not None:
@@ -188,6 +212,41 @@ def parse_settings_config(
     return PackSettings(
         settings=settings, severity_enforcement=severity_enforcement, rule_enforcement=rule_enforcement
     )
+
+
+def _attestations(raw: Any, settings: Settings, errors: list[str]) -> list[Any] | None:
+    """Attestations in force today; each entry validated as the waivers file validates it."""
+    from datetime import date
+
+    from pydantic import ValidationError
+
+    from policies.waivers import Attestation
+
+    if not isinstance(raw, list):
+        errors.append('attestations: give a list like [{"urn": ..., "category": "non-personal", ...}]')
+        return None
+    out = []
+    for i, item in enumerate(raw):
+        where = f"attestations[{i}]"
+        if not isinstance(item, dict):
+            errors.append(f"{where}: give an object with urn, category, reason, owner, expires")
+            continue
+        try:
+            attestation = Attestation.model_validate({"kind": "classification", **item})
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"])
+            errors.append(f"{where}.{field}: {err['msg'].removeprefix('Value error, ')}")
+            continue
+        if attestation.category not in settings.categories:
+            errors.append(
+                f"{where}.category: no data category {attestation.category!r}; use one of "
+                f"{', '.join(sorted(settings.categories))}"
+            )
+            continue
+        if attestation.expires >= date.today():
+            out.append(attestation)
+    return out
 
 
 def _check_level(where: str, level: Any, errors: list[str]) -> bool:
