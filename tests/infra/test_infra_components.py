@@ -14,6 +14,7 @@ from typing import Any
 # The infra extra is declared in pyproject.toml: without it the run fails here, never skips.
 import pulumi_aws  # noqa: F401
 import pytest
+from honesty import no_crash
 
 from infra.testing import ACCOUNT_ID, MockCloud, stack_config  # noqa: E402
 
@@ -194,7 +195,7 @@ def personal_bucket(knobs: Knobs) -> None:
 def _findings(declare: Callable[[Knobs], None], knobs: Knobs) -> list[Any]:
     cloud = MockCloud.install({"aws:region": knobs.region}, stack="component")
     cloud.deploy(lambda: declare(knobs))
-    return cloud.evaluate().findings
+    return no_crash(cloud.evaluate()).findings
 
 
 COMPONENTS = {
@@ -221,10 +222,17 @@ def test_component_is_compliant_as_built(declare: Callable[[Knobs], None]) -> No
 
 WRONG_KNOBS = [
     # (case, component, knobs, rule that catches it, words of its message)
-    ("bucket outside China", personal_bucket, Knobs(region="us-west-2"), "RES-001", "us-west-2"),
-    ("provider outside China", key_alone, Knobs(region="eu-central-1"), "RES-002", "eu-central-1"),
-    ("table outside China", table_with_key, Knobs(region="ap-east-1"), "RES-001", "ap-east-1"),
-    ("replica outside China", personal_bucket, Knobs(replica_region="us-west-2"), "RES-003", "us-west-2"),
+    # Resource names carry their region: the words are what the rule says about it, not the name.
+    ("bucket outside China", personal_bucket, Knobs(region="us-west-2"), "RES-001", "is in us-west-2"),
+    ("provider outside China", key_alone, Knobs(region="eu-central-1"), "RES-002", "targets eu-central-1"),
+    ("table outside China", table_with_key, Knobs(region="ap-east-1"), "RES-001", "is in ap-east-1"),
+    (
+        "replica outside China",
+        personal_bucket,
+        Knobs(replica_region="us-west-2"),
+        "RES-003",
+        "in the `aws` partition, outside mainland China",
+    ),
     (
         "bucket retention above the maximum",
         personal_bucket,
@@ -247,8 +255,20 @@ WRONG_KNOBS = [
         "RET-001",
         "1095-day maximum",
     ),
-    ("unknown category on a bucket", personal_bucket, Knobs(category="selfies"), "CLS-001", "selfies"),
-    ("unknown category on a table", table_with_key, Knobs(category="selfies"), "CLS-001", "selfies"),
+    (
+        "unknown category on a bucket",
+        personal_bucket,
+        Knobs(category="selfies"),
+        "CLS-001",
+        "`data-category: selfies`, which is not a known data category",
+    ),
+    (
+        "unknown category on a table",
+        table_with_key,
+        Knobs(category="selfies"),
+        "CLS-001",
+        "`data-category: selfies`, which is not a known data category",
+    ),
     (
         "reader outside aws-cn",
         personal_bucket,

@@ -7,6 +7,7 @@ import runpy
 # The infra extra is declared in pyproject.toml: without it the run fails here, never skips.
 import pulumi_aws  # noqa: F401
 import pytest
+from honesty import no_crash
 
 from infra.testing import REPO, MockCloud, stack_config  # noqa: E402
 from policies.engine import Result  # noqa: E402
@@ -40,7 +41,7 @@ def _shown(result: Result) -> str:
 @pytest.mark.parametrize("stack", ["prod-cn-north-1", "dr-cn-northwest-1"])
 def test_example_stacks_have_no_findings(stack: str) -> None:
     cloud = _deploy(stack_config(stack), stack)
-    result = cloud.evaluate()
+    result = no_crash(cloud.evaluate())
     assert result.findings == [], _shown(result)
     assert result.resources >= 40
 
@@ -105,7 +106,7 @@ def test_pulumi_runs_infra_main_under_mocks(prod_config: dict) -> None:
         runpy.run_path(str(REPO / "infra" / "__main__.py"), run_name="__main__")
 
     cloud.deploy(main)
-    assert cloud.evaluate().findings == []
+    assert no_crash(cloud.evaluate()).findings == []
     assert len(cloud.registrations) > 60
 
 
@@ -116,7 +117,7 @@ def test_first_preview_leaves_only_key_arns_unknown(prod_config: dict) -> None:
     from infra import program
 
     cloud.deploy(program.run)
-    findings = cloud.evaluate().findings
+    findings = no_crash(cloud.evaluate()).findings
     assert findings and all(f.unknown for f in findings), _shown_findings(findings)
     unverifiable = {(f.rule, f.name) for f in findings}
     key_grants = {
