@@ -28,6 +28,11 @@ This module is the one place that decides when that holds. It is deliberately co
   are content, not a reference. The CrossGuard pack sees the real document at `pulumi up`, so the
   finding says so (`AT_APPLY`).
 
+Two narrower helpers answer the questions where the answer does not depend on *which* resource:
+`all_referenced` (every dependency is, say, an IAM policy of the stack that is checked on its own,
+for a role's managedPolicyArns) and `computed_from_resources` (an unknown Lambda permission
+sourceArn/sourceAccount wired from any resource's output is an identity, not a hand-written `"*"`).
+
 Each call is a dict lookup plus a look at the (short) dependency list: the check path stays O(n).
 """
 

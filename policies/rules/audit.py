@@ -8,7 +8,9 @@ minimum and protected against deletion (AUD-003)?
 An "audit-log bucket" is a bucket tagged with the `audit-logs` category, the server-access-logging
 target of another bucket in the stack, or the bucket a CloudTrail trail of the stack writes to. The
 reverse lookups this needs (who logs where, which trail writes where) are built once per stack by
-`audit_index` and shared with the retention rules.
+`audit_index` and shared with the retention rules. In a first preview a logging target or a trail's
+bucket is often unknown (`log_bucket.id`): it resolves through `policies.references` when its property
+dependency names exactly one bucket of the stack, and is otherwise reported as unknown.
 """
 
 from __future__ import annotations
