@@ -327,3 +327,37 @@ def test_aud003_bad_audit_log_lifecycle_days_are_a_finding(days, shown, reason):
         f"in BucketLifecycleConfigurationV2 'audit-logs' has expiration.days is {shown}, which is not a whole "
         f"number of days ({reason}): set it to a whole number of days, at least 180 days"
     )
+
+
+# -- a real file, its numbers rewritten as JSON allows them ----------------------------------------------------
+
+
+@pytest.mark.parametrize("written", [365, 365.0, "365"])
+def test_real_aws7_lifecycle_reads_the_same_whichever_way_the_number_is_written(written):
+    """pulumi/pulumi-terraform-bridge's tf_stack_test state: noncurrentDays 365 in a v7 lifecycle configuration."""
+    import json
+
+    from paths import public_fixture
+
+    from policies.catalog import default_catalog
+    from policies.engine import evaluate
+    from policies.registry import all_rules
+    from policies.s3 import bucket_view
+    from policies.sources import stack_from_document
+
+    doc = json.loads(public_fixture("pulumi-tf_stack_test-aws7-state.json").read_text())
+    for state in (
+        doc["checkpoint"]["latest"]["resources"] if "checkpoint" in doc else doc["deployment"]["resources"]
+    ):
+        if state["type"] == LIFECYCLE_V7:
+            for part in ("inputs", "outputs"):
+                for rule in state.get(part, {}).get("rules") or []:
+                    rule["noncurrentVersionExpiration"]["noncurrentDays"] = written
+    st = stack_from_document(doc, "tf_stack_test", default_catalog().settings())
+    [lifecycle_rule] = bucket_view(
+        next(b for b in st.by_type["aws:s3/bucket:Bucket"] if b.name == "this")
+    ).lifecycle
+    assert lifecycle_rule.noncurrent_days == 365
+    assert lifecycle_rule.newer_noncurrent_versions is None
+    result = evaluate(st, [all_rules()["RET-002"]])
+    assert not any("not a whole number" in f.message for f in result.findings)

@@ -696,3 +696,33 @@ def test_acc004_managed_policy_arns_from_policies_of_the_stack(deps, expected):
         property_dependencies={"managedPolicyArns": deps(policy, bucket)},
     )
     assert messages(run(["ACC-004"], bucket, policy, role)) == expected
+
+
+# -- real files ---------------------------------------------------------------------------------------------
+
+
+def test_real_first_preview_links_resolve_to_the_resources_they_name():
+    """dundalek/stratify's first preview (pulumi-aws v6): every link between its resources is unknown."""
+    from paths import public_fixture
+
+    from policies.catalog import default_catalog
+    from policies.references import ROLES, computed_from_resources
+    from policies.sources import load_stack
+
+    st = load_stack(
+        str(public_fixture("dundalek-stratify-preview-creates-aws6.json")), default_catalog().settings()
+    )
+    [docs] = st.of_type(BUCKET_V7)
+    [role] = st.of_type(ROLE)
+    [notification] = st.of_type("aws:s3/bucketNotification:BucketNotification")
+    [function] = st.of_type("aws:lambda/function:Function")
+    [permission] = st.of_type("aws:lambda/permission:Permission")
+    assert notification.props["bucket"] is UNKNOWN
+    assert referenced(st, notification, "bucket", BUCKETS) is docs
+    assert referenced(st, function, "role", ROLES) is role
+    assert referenced(st, function, "role", BUCKETS) is None
+    assert referenced(st, permission, "function") is function
+    assert permission.props["sourceArn"] is UNKNOWN and computed_from_resources(permission, "sourceArn")
+    # Nothing in this preview is left unknown by the rules that resolve references.
+    result = evaluate(st, [all_rules()[r] for r in ("ACC-003", "ACC-004", "ACC-005", "AUD-001", "ENC-002")])
+    assert [f.message for f in result.findings if f.unknown] == []
