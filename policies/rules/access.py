@@ -26,6 +26,7 @@ from policies.iam import (
 from policies.model import UNKNOWN, Resource, Severity
 from policies.references import (
     AT_APPLY,
+    PRINCIPALS,
     all_referenced,
     computed_from_resources,
     referenced,
@@ -473,10 +474,16 @@ def _public_statement_problems(
     yield f"{where} {_sid(st)} allows {everyone} to {_actions_text(st)} without a condition that limits who; {fix}"
 
 
-def _lambda_permission_problems(res: Resource) -> Iterator[Problem]:
+def _lambda_permission_problems(res: Resource, stack: Stack) -> Iterator[Problem]:
     principal = res.props.get("principal")
     if principal is UNKNOWN:
-        yield unknown(f"{res.label}: principal is not known until apply, so it may be everyone ('*')")
+        if referenced(stack, res, "principal", PRINCIPALS) is not None:
+            # `principal: role.arn`: a role or user of this stack, not everyone.
+            return
+        yield unknown(
+            f"{res.label}: principal is not known until apply, so it may be everyone ('*'): it does not come "
+            f"from exactly one role or user of this stack; {AT_APPLY}"
+        )
         return
     if not (isinstance(principal, str) and principal.strip() == "*"):
         return
@@ -521,7 +528,7 @@ def resource_policy_not_public(res: Resource, stack: Stack) -> Iterator[Problem]
     buckets tagged with a non-personal category are exempt.
     """
     if res.type == LAMBDA_PERMISSION:
-        yield from _lambda_permission_problems(res)
+        yield from _lambda_permission_problems(res, stack)
         return
     subject = _bucket_of(res, stack) if res.type in BUCKET_POLICY_TYPES else res
     if subject is not None and _exempt(subject, stack):

@@ -726,3 +726,32 @@ def test_real_first_preview_links_resolve_to_the_resources_they_name():
     # Nothing in this preview is left unknown by the rules that resolve references.
     result = evaluate(st, [all_rules()[r] for r in ("ACC-003", "ACC-004", "ACC-005", "AUD-001", "ENC-002")])
     assert [f.message for f in result.findings if f.unknown] == []
+
+
+@pytest.mark.parametrize(
+    ("deps", "expected"),
+    [
+        pytest.param(lambda r, b: [r.urn], None, id="a-role"),
+        pytest.param(lambda r, b: [b.urn], "unknown", id="a-bucket"),
+        pytest.param(lambda r, b: [], "unknown", id="no-dependency"),
+    ],
+)
+def test_acc003_lambda_permission_principal_from_the_graph(deps, expected):
+    role = res(ROLE, "caller", {"assumeRolePolicy": json.dumps({"Statement": []})})
+    bucket = unnamed_bucket("uploads")
+    permission = res(
+        "aws:lambda/permission:Permission",
+        "invoke",
+        {"action": "lambda:InvokeFunction", "function": "fn", "principal": U},
+        property_dependencies={"principal": deps(role, bucket)},
+    )
+    found = [f for f in run(["ACC-003"], role, bucket, permission).findings if f.urn == permission.urn]
+    if expected is None:
+        assert found == []
+        return
+    [finding] = found
+    assert finding.unknown
+    assert finding.message == (
+        "Permission 'invoke': principal is not known until apply, so it may be everyone ('*'): it does not come "
+        f"from exactly one role or user of this stack; {AT_APPLY}"
+    )
