@@ -105,10 +105,6 @@ class Reference:
         return f"<{self.resource.label}, known at apply>"
 
 
-def is_reference(value: Any) -> bool:
-    return isinstance(value, Reference)
-
-
 def _dependencies(stack: Stack, res: Resource, props: str | Iterable[str]) -> list[Resource]:
     """The distinct resources of the stack that the inputs `props` of `res` are computed from.
 

@@ -94,7 +94,3 @@ def whole_number(value: Any, *, negative: bool = False) -> Any:
     if number < 0 and not negative:
         return BadNumber(value, "negative")
     return number
-
-
-def is_bad_number(value: Any) -> bool:
-    return isinstance(value, BadNumber)
