@@ -85,7 +85,8 @@ class Declaration:
     urn: str
     type: str
     category: str
-    #: Where the classification came from, in words: a resource tag or a provider's defaultTags.
+    #: Where the classification came from, in words: a resource tag, a provider's defaultTags, or the
+    #: stack config's `aws:defaultTags` (Pulumi's default provider).
     source: str
     #: The category says the data is not personal or need not stay in territory.
     non_personal: bool
@@ -123,9 +124,9 @@ def declaration_of(res: Resource, settings: Settings) -> Declaration | None:
     category = settings.resolve_category(value)
     if category is None or not relaxes(category, settings):
         return None
-    provider = res.inherited_tags.get(key)
-    if provider is not None:
-        source = f"provider '{provider}' defaultTags ({key}: {value})"
+    origin = res.inherited_tags.get(key)
+    if origin is not None:
+        source = f"{origin} ({key}: {value})"
     else:
         source = f"resource tag ({key}: {value})"
     return Declaration(

@@ -88,7 +88,8 @@ class Resource:
     region_source: str = "none"
     partition: Any = None
     tags: dict[str, Any] = field(default_factory=dict)
-    #: Tag keys the resource took from its provider's `defaultTags` -> that provider's name.
+    #: Tag keys the resource took from defaults -> where from ("provider 'x' defaultTags", or
+    #: "stack config aws:defaultTags" for Pulumi's default provider).
     inherited_tags: dict[str, str] = field(default_factory=dict)
     #: Property names the program declared (inputs); the rest of `props` are outputs.
     input_keys: frozenset[str] = frozenset()

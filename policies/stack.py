@@ -171,9 +171,18 @@ class Stack:
         if res.type.startswith(PROVIDER_PREFIX) or not res.custom:
             return
         provider = self.provider_of(res)
-        if provider is None:
-            return
-        default = provider.props.get("defaultTags")
+        if provider is not None:
+            default = provider.props.get("defaultTags")
+            origin = f"provider '{provider.name}' defaultTags"
+        else:
+            # No provider in the input (a preview has no provider steps): Pulumi's default provider
+            # takes its defaultTags from the stack config.
+            name = _provider_name(_provider_urn(res.provider)) if res.provider else None
+            if name is not None and not is_default_provider(name):
+                return
+            package = package_of(res.type)
+            default = self.config.get(f"{package}:defaultTags")
+            origin = f"stack config {package}:defaultTags"
         if isinstance(default, str):
             # Provider inputs arrive as strings: defaultTags is JSON there.
             import json
@@ -196,7 +205,7 @@ class Stack:
         inherited = {k: v for k, v in inherited.items() if k not in res.tags}
         if inherited:
             res.tags = {**inherited, **res.tags}
-            res.inherited_tags = {k: provider.name for k in inherited}
+            res.inherited_tags = dict.fromkeys(inherited, origin)
 
     def _region_for(
         self, res: Resource, providers: dict[str, tuple[Any, str]], config_regions: dict[str, Any]

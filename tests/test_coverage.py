@@ -633,3 +633,22 @@ def test_no_resource_is_counted_evaluated_unless_a_rule_that_knows_it_looked_at_
     if strict:
         flagged = {f.urn for f in result.findings if f.rule == "COV-001"}
         assert flagged == {u for u, t, _ in cov.not_evaluated}
+
+
+def test_a_preview_takes_default_tags_from_the_stack_config_and_records_it():
+    item = res(
+        "aws:s3/bucket:Bucket",
+        "public",
+        {"bucket": "public"},
+        provider=f"{PROJECT}::pulumi:providers:aws::default_7_0_0::x",
+    )
+    config = {"aws:region": "us-east-1", "aws:defaultTags": '{"tags": {"data-category": "non-personal"}}'}
+    result = evaluate(build(item, config=config))
+    (decl,) = result.declarations
+    assert decl.source == "stack config aws:defaultTags (data-category: non-personal)"
+    assert not [f for f in result.findings if f.rule == "RES-001"]
+    # An explicit provider missing from the input does not take the stack's defaults.
+    other = res(
+        "aws:s3/bucket:Bucket", "b", {"bucket": "b"}, provider=f"{PROJECT}::pulumi:providers:aws::mine::x"
+    )
+    assert evaluate(build(other, config=config)).declarations == []
