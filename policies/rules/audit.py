@@ -607,9 +607,11 @@ def audit_logs_protected(res: Resource, stack: Stack) -> Iterator[str | Violatio
             lock_protects = UNKNOWN
         elif isinstance(days, BadNumber):
             lock_reported = True
+            prop = view.object_lock_days_prop
+            unit = "years" if prop.endswith("years") else "days"
             yield (
-                f"{who} but its Object Lock {days.describe(view.object_lock_days_prop, 'days' if 'days' in view.object_lock_days_prop else 'years')}: "
-                f"set defaultRetention days to a whole number, at least {keep}"
+                f"{who} but its Object Lock {days.describe(prop, unit)}: set defaultRetention days to a whole "
+                f"number, at least {keep}"
             )
         elif isinstance(days, int) and minimum is not None and days < minimum:
             lock_reported = True
@@ -655,7 +657,7 @@ def audit_logs_protected(res: Resource, stack: Stack) -> Iterator[str | Violatio
         for (value, _what), prop in zip(values, props, strict=True):
             if isinstance(value, BadNumber):
                 yield (
-                    f"{who} but lifecycle rule '{lc.id}'{where} has {value.describe(prop, 'days')}: set it to a "
+                    f"{who} but in lifecycle rule '{lc.id}'{where}, {value.describe(prop, 'days')}: set it to a "
                     f"whole number of days, at least {keep}"
                 )
         if any(v is UNKNOWN for v, _ in values) or (

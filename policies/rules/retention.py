@@ -75,7 +75,7 @@ def _noncurrent_prop(lc: LifecycleRule, bucket: Resource) -> str:
 
 
 def _bad_days(res: Resource, lc: LifecycleRule, prop: str, bad: BadNumber, fix: str) -> str:
-    return f"{res.label}: lifecycle rule '{lc.id}'{_where(lc, res)} has {bad.describe(prop, 'days')}; {fix}"
+    return f"{res.label}: in lifecycle rule '{lc.id}'{_where(lc, res)}, {bad.describe(prop, 'days')}; {fix}"
 
 
 def _enabled(lc: LifecycleRule) -> Any:
@@ -295,7 +295,7 @@ def old_versions_expire(res: Resource, stack: Stack) -> Iterator[str | Violation
             elif isinstance(newer, BadNumber):
                 within = False
                 bad.append(
-                    f"{res.label}: lifecycle rule '{lc.id}'{_where(lc, res)} has "
+                    f"{res.label}: in lifecycle rule '{lc.id}'{_where(lc, res)}, "
                     f"{newer.describe('noncurrentVersionExpiration.newerNoncurrentVersions', 'versions')}; remove "
                     "it so every old version expires"
                 )
@@ -361,7 +361,7 @@ def _log_group_retention(res: Resource, category: Category) -> Iterator[str | Vi
         return
     suggestion = suggested_log_retention(minimum, maximum)
     if isinstance(days, BadNumber):
-        yield f"{res.label} has {days.describe('retentionInDays', 'days')}: set retentionInDays to {suggestion}"
+        yield f"{res.label}: {days.describe('retentionInDays', 'days')}; set retentionInDays to {suggestion}"
         return
     if not isinstance(days, int) or days <= 0:
         if maximum is not None:

@@ -146,7 +146,7 @@ def test_ret001_bad_day_counts_are_a_finding_naming_the_value(days, shown, reaso
     [finding] = result.findings
     assert not finding.unknown
     assert finding.message == (
-        "BucketV2 'uploads': lifecycle rule 'expire' in BucketLifecycleConfigurationV2 'uploads' has "
+        "BucketV2 'uploads': in lifecycle rule 'expire' in BucketLifecycleConfigurationV2 'uploads', "
         f"rules[].expiration.days is {shown}, which is not a whole number of days ({reason}); set it to a whole "
         "number of days, at most 365"
     )
@@ -160,7 +160,7 @@ def test_ret001_legacy_inline_rule_reads_numbers_too():
     assert messages(check("RET-001", legacy("365"))) == []
     [msg] = messages(check("RET-001", legacy("soon")))
     assert msg == (
-        "Bucket 'uploads': lifecycle rule 'expire' has lifecycleRules[].expiration.days is \"soon\", which is not "
+        "Bucket 'uploads': in lifecycle rule 'expire', lifecycleRules[].expiration.days is \"soon\", which is not "
         "a whole number of days (not a number); set it to a whole number of days, at most 365"
     )
 
@@ -195,7 +195,7 @@ def test_ret002_bad_noncurrent_days_are_a_finding_naming_the_value(days, shown, 
     [finding] = check("RET-002", bucket(), versioned(), lifecycle(30, noncurrent=days)).findings
     assert not finding.unknown
     assert finding.message == (
-        "BucketV2 'uploads': lifecycle rule 'expire' in BucketLifecycleConfigurationV2 'uploads' has "
+        "BucketV2 'uploads': in lifecycle rule 'expire' in BucketLifecycleConfigurationV2 'uploads', "
         f"rules[].noncurrentVersionExpiration.noncurrentDays is {shown}, which is not a whole number of days "
         f"({reason}); set it to a whole number of days, at most 365"
     )
@@ -204,7 +204,7 @@ def test_ret002_bad_noncurrent_days_are_a_finding_naming_the_value(days, shown, 
 def test_ret002_bad_newer_noncurrent_versions_is_a_finding():
     [msg] = messages(check("RET-002", bucket(), versioned(), lifecycle(30, noncurrent=30, newer="five")))
     assert msg == (
-        "BucketV2 'uploads': lifecycle rule 'expire' in BucketLifecycleConfigurationV2 'uploads' has "
+        "BucketV2 'uploads': in lifecycle rule 'expire' in BucketLifecycleConfigurationV2 'uploads', "
         'noncurrentVersionExpiration.newerNoncurrentVersions is "five", which is not a whole number of versions '
         "(not a number); remove it so every old version expires"
     )
@@ -238,7 +238,7 @@ def test_ret003_bad_retention_in_days_is_a_finding_naming_the_value(days, shown,
     [finding] = check("RET-003", log_group(days)).findings
     assert not finding.unknown
     assert finding.message == (
-        f"LogGroup 'app' has retentionInDays is {shown}, which is not a whole number of days ({reason}): set "
+        f"LogGroup 'app': retentionInDays is {shown}, which is not a whole number of days ({reason}); set "
         "retentionInDays to 365"
     )
 
@@ -323,8 +323,8 @@ def test_aud003_bad_audit_log_lifecycle_days_are_a_finding(days, shown, reason):
     [finding] = result.findings
     assert not finding.unknown
     assert finding.message == (
-        "BucketV2 'audit-logs' holds audit logs (it is tagged data-category=audit-logs) but lifecycle rule 'expire' "
-        f"in BucketLifecycleConfigurationV2 'audit-logs' has expiration.days is {shown}, which is not a whole "
+        "BucketV2 'audit-logs' holds audit logs (it is tagged data-category=audit-logs) but in lifecycle rule 'expire' "
+        f"in BucketLifecycleConfigurationV2 'audit-logs', expiration.days is {shown}, which is not a whole "
         f"number of days ({reason}): set it to a whole number of days, at least 180 days"
     )
 
