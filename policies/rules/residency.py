@@ -113,8 +113,9 @@ def judge_territory(res: Resource, stack: Stack, why: str) -> Iterator[str | Vio
     regions = " or ".join(allowed)
     region = res.region
     if region is None:
+        # It would deploy wherever the deploying machine's AWS_REGION points: not determinable here.
         package = package_of(res.type)
-        yield (
+        yield unknown(
             f"{res.label} has no region: it has no `region` input, its provider sets none and the stack "
             f"config has no `{package}:region`, so nothing proves {why}; set `{package}:region: {allowed[0]}` "
             f"in Pulumi.<stack>.yaml or give it a provider pinned to {regions}"
@@ -245,7 +246,7 @@ def provider_in_territory(res: Resource, stack: Stack) -> Iterator[str | Violati
         else f"set its `region` to {regions}"
     )
     if region is None:
-        yield (
+        yield unknown(
             f"{label} has no region and the stack config sets no `{package}:region`, so it deploys wherever the "
             f"environment (AWS_REGION) points; {fix}"
         )
