@@ -46,6 +46,11 @@ def classify(type_token: str) -> Any:
     return catalogue_classify(type_token)
 
 
+def strict_mode(_res: Resource, stack: Any) -> bool:
+    """`applies` of the rules that only run with `--strict` (COV-001, CLS-002)."""
+    return stack.settings.strict
+
+
 def static_status(res: Resource, settings: Settings) -> tuple[str, str | None]:
     """(status, reason) from the type and provider package alone; `evaluated` here means "a rule can
     understand it": the engine confirms that one did."""

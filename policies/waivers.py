@@ -36,44 +36,34 @@ from policies.engine import Result
 from policies.errors import InputError
 
 
-def _check_urn(value: str) -> str:
-    if not (value.startswith("urn:pulumi:") or value == "*"):
-        raise ValueError("must be a Pulumi URN or a glob starting with 'urn:pulumi:' (or '*')")
-    return value
+class _Entry(BaseModel):
+    """What a waiver and an attestation share: whose resources, why, who answers, until when."""
 
-
-class Waiver(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    urn: str = Field(min_length=1, description="glob over the resource URN")
+    reason: str = Field(min_length=10, description="why it is accepted")
+    owner: str = Field(min_length=2, description="who answers for it")
+    expires: date
+
+    @field_validator("urn")
+    @classmethod
+    def _urn_shape(cls, value: str) -> str:
+        if not (value.startswith("urn:pulumi:") or value == "*"):
+            raise ValueError("must be a Pulumi URN or a glob starting with 'urn:pulumi:' (or '*')")
+        return value
+
+
+class Waiver(_Entry):
     kind: Literal["waiver"] = "waiver"
     rule: str = Field(pattern=r"^[A-Z]{2,5}-\d{3}$", description="the rule id, like AUD-002")
-    urn: str = Field(min_length=1, description="glob over the resource URN")
-    reason: str = Field(min_length=10, description="why the finding is accepted")
-    owner: str = Field(min_length=2, description="who answers for it")
-    expires: date
-
-    @field_validator("urn")
-    @classmethod
-    def _urn_shape(cls, value: str) -> str:
-        return _check_urn(value)
 
 
-class Attestation(BaseModel):
+class Attestation(_Entry):
     """Someone answers for a classification that relaxes the rules (e.g. `non-personal`)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     kind: Literal["classification"]
-    urn: str = Field(min_length=1, description="glob over the resource URN")
     category: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="the category id it attests")
-    reason: str = Field(min_length=10, description="why the classification is right")
-    owner: str = Field(min_length=2, description="who answers for it")
-    expires: date
-
-    @field_validator("urn")
-    @classmethod
-    def _urn_shape(cls, value: str) -> str:
-        return _check_urn(value)
 
 
 class Waivers(list):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from policies.coverage import declaration_of, matching_attestation
+from policies.coverage import declaration_of, matching_attestation, strict_mode
 from policies.model import UNKNOWN, Resource, Severity
 from policies.registry import Violation, rule, unknown
 from policies.settings import Settings
@@ -76,16 +76,12 @@ def _tags_unknown(res: Resource) -> bool:
     return res.props.get("tags") is UNKNOWN
 
 
-def _strict(_res: Resource, stack: Stack) -> bool:
-    return stack.settings.strict
-
-
 @rule(
     id="CLS-002",
     title="A non-personal classification is attested (--strict)",
     severity=Severity.HIGH,
     types=None,
-    applies=_strict,
+    applies=strict_mode,
     counts_as_coverage=False,
     remediation=(
         "Add an attestation to the waivers file: {kind: classification, urn: <glob>, category: non-personal, "

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from policies.coverage import NOT_EVALUATED, static_status
+from policies.coverage import NOT_EVALUATED, static_status, strict_mode
 from policies.model import Resource, Severity
 from policies.registry import rule
 from policies.stack import Stack
-
-
-def _strict(_res: Resource, stack: Stack) -> bool:
-    return stack.settings.strict
 
 
 @rule(
@@ -24,7 +20,7 @@ def _strict(_res: Resource, stack: Stack) -> bool:
     title="Every resource is understood by some rule (--strict)",
     severity=Severity.HIGH,
     types=None,
-    applies=_strict,
+    applies=strict_mode,
     counts_as_coverage=False,
     remediation=(
         "Classify the type in policies/type_catalog.yaml (a newer provider release), or list the provider "
