@@ -7,6 +7,7 @@ every rule is evaluated against.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -83,6 +84,46 @@ class Classification(_Model):
     untagged: str
 
 
+#: The `source` of a retention number that no clause or law sets: it then names an owner and a date.
+INTERNAL_DECISION = "internal decision"
+
+
+class RetentionLimit(_Model):
+    """A retention number and where it comes from: the privacy-policy clause or the law that sets it
+    (a citation anyone can check), or `internal decision` with the owner's role and the date."""
+
+    days: int = Field(gt=0)
+    source: str = Field(min_length=3)
+    #: The role that answers for an internal decision (required then).
+    owner: str | None = None
+    #: When the internal decision was taken or recorded (required then).
+    date: dt.date | None = None
+    #: What an auditor should know about the number and its source.
+    note: str | None = None
+
+    @property
+    def internal(self) -> bool:
+        return self.source.strip().lower() == INTERNAL_DECISION
+
+    @model_validator(mode="after")
+    def _decision_has_owner(self) -> RetentionLimit:
+        if self.internal and (not self.owner or self.date is None):
+            raise ValueError(
+                "source: an internal decision names its owner (a role, like Data Protection Officer) and its "
+                "date (owner: ..., date: YYYY-MM-DD)"
+            )
+        return self
+
+
+def _limit_with_source(value: object) -> object:
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError(
+            f"{value} days has no source; write {{days: {value}, source: ...}} naming the privacy-policy clause "
+            "or the law that sets it, or source: internal decision with owner and date"
+        )
+    return value
+
+
 class DataCategory(_Model):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
@@ -92,8 +133,22 @@ class DataCategory(_Model):
     clause: str
     personal: bool = True
     in_territory: bool = True
-    max_retention_days: int | None = Field(default=None, gt=0)
-    min_retention_days: int | None = Field(default=None, gt=0)
+    #: Retention bounds, each with its `source` (YAML keys `max_retention_days`, `min_retention_days`).
+    max_retention: RetentionLimit | None = Field(default=None, alias="max_retention_days")
+    min_retention: RetentionLimit | None = Field(default=None, alias="min_retention_days")
+
+    @field_validator("max_retention", "min_retention", mode="before")
+    @classmethod
+    def _limits_have_sources(cls, value: object) -> object:
+        return _limit_with_source(value)
+
+    @property
+    def max_retention_days(self) -> int | None:
+        return self.max_retention.days if self.max_retention is not None else None
+
+    @property
+    def min_retention_days(self) -> int | None:
+        return self.min_retention.days if self.min_retention is not None else None
 
     @model_validator(mode="after")
     def _bounds(self) -> DataCategory:

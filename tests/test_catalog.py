@@ -103,7 +103,16 @@ def _mutate(tmp_path: Path, edit) -> Path:
         (lambda d: d["controls"][0].update(rules=[]), "technical control lists the rules"),
         (lambda d: d["controls"][-1].pop("reason"), "organisational control gives the reason"),
         (lambda d: d["controls"][0].update(categories=["pets"]), "unknown category 'pets'"),
-        (lambda d: d["categories"][2].update(min_retention_days=900), "min_retention_days"),
+        (lambda d: d["categories"][2]["min_retention_days"].update(days=900), "min_retention_days"),
+        (
+            lambda d: d["categories"][0].update(max_retention_days=1095),
+            "max_retention_days: 1095 days has no source",
+        ),
+        (lambda d: d["categories"][0]["max_retention_days"].pop("source"), "max_retention_days.source"),
+        (
+            lambda d: d["categories"][0]["max_retention_days"].pop("owner"),
+            "internal decision names its owner",
+        ),
         (lambda d: d["classification"].update(untagged="nope"), "classification.untagged"),
         (lambda d: d["controls"].append(dict(d["controls"][0])), "duplicate ids"),
         (lambda d: d.update(version=2), "version"),
