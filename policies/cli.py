@@ -139,6 +139,14 @@ def check(
             ),
         ),
     ] = False,
+    evidence: Annotated[
+        Path | None,
+        typer.Option(
+            "--evidence",
+            help="Append this run's record (JSON, hash-chained to the previous one) to DIR, created when "
+            "missing; its sha256 is printed.",
+        ),
+    ] = None,
 ) -> None:
     """Check Pulumi previews or stack exports against the privacy policy's controls."""
     from policies.reports import FORMATS, get_reporter
@@ -160,7 +168,9 @@ def check(
     # A short-lived process building ~10 objects per resource: the cyclic GC only costs time here.
     gc.disable()
     cat, _ = settings_for(catalog)
-    result = run_check(paths, catalog=cat, waivers_path=waivers, strict=strict)
+    inputs, replay = _evidence_inputs(evidence, paths)
+    with replay:
+        result = run_check(paths, catalog=cat, waivers_path=waivers, strict=strict)
     text = get_reporter(fmt).render(result, all_rules(), cat, color=output is None and sys.stdout.isatty())
     verdict = _verdict_line(result, level)
     covered = _coverage_line(result)
@@ -171,8 +181,33 @@ def check(
         typer.echo(verdict + (f" -> {output}" if output else "") + "\n" + covered, err=output is None)
     for notice in result.notices if fmt != "table" or output is not None else ():
         typer.echo(f"residency: notice: {notice}", err=True)
+    if evidence is not None:
+        _record_check(evidence, "check", result, cat, catalog, inputs, verdict.split(":", 1)[0])
     if level != "none" and result.failing(_severity(level)):
         raise typer.Exit(EXIT_FINDINGS)
+
+
+def _evidence_inputs(evidence: Path | None, paths: list[str]):  # noqa: ANN202
+    """With --evidence: the digest of every input's exact bytes (stdin read once, then replayed)."""
+    import contextlib
+
+    if evidence is None:
+        return [], contextlib.nullcontext()
+    from policies.evidence import digest_paths
+    from policies.reports.saved_result import replayed_stdin
+
+    inputs, stdin_data = digest_paths(paths)
+    return inputs, replayed_stdin(stdin_data)
+
+
+def _record_check(evidence: Path, command: str, result, cat, catalog_path, inputs, verdict: str) -> None:  # noqa: ANN001
+    """Append the run record and print its sha256 (stderr: stdout may be a JSON report)."""
+    from policies.evidence import check_record, run_metadata
+    from policies.registry import all_rules
+
+    metadata = run_metadata(cat, catalog_path, inputs)
+    written = check_record(evidence, command, result, all_rules(), cat, metadata, verdict)
+    typer.echo(f"Run record: {written.path} sha256 {written.sha256}", err=True)
 
 
 def _severity(level: str):  # noqa: ANN202
@@ -198,6 +233,110 @@ def controls(
         _fail(f"--format {format!r} is not one of table, json, markdown")
     cat, _ = settings_for(catalog)
     _write(render_controls(cat, all_rules(), fmt, color=output is None and sys.stdout.isatty()), output)
+
+
+@app.command()
+@_guard
+def report(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="INPUT...",
+            help="What `check` accepts, or a saved `residency check --format json` result; '-' reads stdin.",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", help="FILE.html (self-contained) or FILE.md.", show_default=False),
+    ],
+    oscal: Annotated[
+        Path | None,
+        typer.Option(
+            "--oscal", help="Also write OSCAL component-definition and assessment-results JSON to DIR."
+        ),
+    ] = None,
+    evidence: Annotated[
+        Path | None,
+        typer.Option(
+            "--evidence", help="Append this run's record (hash-chained) to DIR; its sha256 is printed."
+        ),
+    ] = None,
+    waivers: Annotated[
+        Path | None, typer.Option("--waivers", help="YAML waivers and attestations, as for `check`.")
+    ] = None,
+    catalog: Annotated[
+        Path | None, typer.Option("--catalog", help="Controls catalogue to use instead of the built-in one.")
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="As for `check`.")] = False,
+) -> None:
+    """Write the auditor's evidence report: each privacy-policy clause, its controls, their rules and
+    every resource's verdict, a per-control status matrix, coverage and run metadata.
+
+    Exit codes: 0 the report was written (whatever it found), 2 bad input or invocation."""
+    suffix = output.suffix.lower()
+    if suffix not in (".html", ".htm", ".md", ".markdown"):
+        _fail(f"--output {output}: name an .html or .md file (the report's format follows the suffix)")
+    if inputs.count("-") > 1:
+        _fail("'-' (stdin) can be given once")
+    from policies.check import settings_for
+    from policies.evidence import run_metadata
+    from policies.registry import all_rules
+    from policies.reports import html
+    from policies.reports.saved_result import collect
+
+    cat, _ = settings_for(catalog)
+    result, digests, saved = collect(inputs, catalog=cat, waivers_path=waivers, strict=strict)
+    metadata = run_metadata(cat, catalog, digests)
+    render = html.render if suffix in (".html", ".htm") else html.render_markdown
+    _write(render(result, all_rules(), cat, run=metadata, saved_inputs=saved), output)
+    typer.echo(f"{_verdict_line(result, 'low')} -> {output}", err=True)
+    if oscal is not None:
+        from policies.reports.oscal import write_oscal
+
+        for path in write_oscal(oscal, result, all_rules(), cat, metadata):
+            typer.echo(f"OSCAL: {path}", err=True)
+    if evidence is not None:
+        from policies.evidence import check_record
+
+        written = check_record(
+            evidence,
+            "report",
+            result,
+            all_rules(),
+            cat,
+            metadata,
+            _verdict_line(result, "low").split(":", 1)[0],
+        )
+        typer.echo(f"Run record: {written.path} sha256 {written.sha256}", err=True)
+
+
+@app.command("verify-evidence")
+@_guard
+def verify_evidence(
+    directory: Annotated[
+        Path, typer.Argument(metavar="DIR", help="The evidence folder.", show_default=False)
+    ],
+    head: Annotated[
+        str | None,
+        typer.Option(
+            "--head",
+            help="The sha256 a run printed for its record: also prove that record is there, unedited.",
+        ),
+    ] = None,
+) -> None:
+    """Check the hash chain of the run records in DIR and every digest they record (erasure manifests
+    included). Exit codes: 0 intact, 1 a record was edited, removed or reordered (named), 2 bad invocation."""
+    from policies.evidence import verify
+
+    outcome = verify(directory, head)
+    if not outcome.intact:
+        typer.echo(f"residency: evidence NOT intact: {outcome.problem}", err=True)
+        raise typer.Exit(EXIT_FINDINGS)
+    typer.echo(
+        f"Evidence intact: {len(outcome.records)} run record(s), {outcome.manifests} manifest digest(s) "
+        f"re-hashed; head {outcome.records[-1][0]} sha256 {outcome.head}"
+    )
 
 
 @app.command()
