@@ -52,10 +52,30 @@ def _block(res: Resource, name: str) -> Any:
 def _denies_everyone_s3(st: Statement) -> bool:
     if not st.denies or "*" not in st.principals("AWS"):
         return False
-    if not any(isinstance(a, str) and a.lower() in ("s3:*", "*") for a in st.actions):
+    return any(isinstance(a, str) and a.lower() in ("s3:*", "*") for a in st.actions)
+
+
+def _covers_every_object(resource: Any, name: Any) -> bool:
+    """A Resource entry that reaches every object of the bucket: `*`, `arn:...:s3:::*`, `NAME/*`,
+    `NAME*`; a prefix (`NAME/exports/*`) leaves the other objects reachable over plain HTTP."""
+    if not isinstance(resource, str):
+        return True  # resolved to a bucket of the stack, or unknown: has_unknown says which
+    text = resource.strip()
+    if text == "*" or text.endswith((":s3:::*", ":s3:::*/*")):
+        return True
+    tail = text.split(":s3:::", 1)[1] if ":s3:::" in text else None
+    if tail is None:
         return False
-    # The statement must reach the objects, not only the bucket (`arn:...:bucket/*` or `*`).
-    return any(not isinstance(r, str) or r.endswith("*") for r in st.resources)
+    if isinstance(name, str) and name:
+        return tail in (f"{name}/*", f"{name}*")
+    return tail.endswith("/*") and tail.count("/") == 1
+
+
+def _narrowing(st: Statement, key: str) -> list[str]:
+    """The other condition entries of a deny: each one narrows it (conditions are ANDed), so requests
+    that do not match them (through a VPC endpoint, from a listed principal) are not denied."""
+    wanted = key.lower()
+    return [f"{op} {k}" for op, block in st.condition.items() for k in block if k.lower() != wanted]
 
 
 def _denies_plaintext(st: Statement) -> bool:
@@ -65,27 +85,34 @@ def _denies_plaintext(st: Statement) -> bool:
     )
 
 
-def _denies_old_tls(st: Statement) -> bool:
-    if not _denies_everyone_s3(st):
+def _tls_floor(op: str, value: Any) -> bool:
+    """`NumericLessThan 1.2` and `NumericLessThanEquals 1.1` both deny every version below 1.2 (TLS
+    versions are 1.0, 1.1, 1.2, 1.3: nothing lies between 1.1 and 1.2)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
         return False
-    for op, value in condition_values(st, "s3:TlsVersion"):
-        if op.lower() != "numericlessthan":
-            continue
-        try:
-            if float(value) >= 1.2:
-                return True
-        except (TypeError, ValueError):
-            continue
+    lowered = op.lower()
+    if lowered == "numericlessthan":
+        return number >= 1.2
+    if lowered == "numericlessthanequals":
+        return number >= 1.1
     return False
 
 
+def _denies_old_tls(st: Statement) -> bool:
+    return _denies_everyone_s3(st) and any(
+        _tls_floor(op, value) for op, value in condition_values(st, "s3:TlsVersion")
+    )
+
+
 def _bucket_arn(res: Resource, stack: Stack) -> str:
-    arn = res.props.get("arn")
-    if isinstance(arn, str) and arn:
-        return arn
+    """The bucket's ARN in the territory's partition (a fix never names an `arn:aws:` bucket)."""
     name = res.props.get("bucket")
-    partition = res.partition if isinstance(res.partition, str) else stack.settings.partition
-    return f"arn:{partition}:s3:::{name if isinstance(name, str) and name else '<bucket>'}"
+    if not (isinstance(name, str) and name):
+        arn = res.props.get("arn")
+        name = arn.rsplit(":", 1)[-1] if isinstance(arn, str) and arn else None
+    return f"arn:{stack.settings.partition}:s3:::{name if isinstance(name, str) and name else '<bucket>'}"
 
 
 def _deny_statement(sid: str, arn: str, condition: dict[str, dict[str, str]]) -> str:
@@ -137,28 +164,50 @@ def bucket_requires_tls(res: Resource, stack: Stack) -> Iterator[Problem]:
     )
     partly_unknown = any(st.has_unknown for st in statements)
     arn = _bucket_arn(res, stack)
+    name = res.props.get("bucket")
     requirements = (
         (
             _denies_plaintext,
+            "aws:SecureTransport",
             "requests without TLS",
             _deny_statement("DenyInsecureTransport", arn, {"Bool": {"aws:SecureTransport": "false"}}),
         ),
         (
             _denies_old_tls,
+            "s3:TlsVersion",
             "TLS below 1.2",
             _deny_statement("DenyOutdatedTls", arn, {"NumericLessThan": {"s3:TlsVersion": "1.2"}}),
         ),
     )
-    for satisfied, what, statement in requirements:
-        if any(satisfied(st) for st in statements):
-            continue
-        if partly_unknown:
-            yield unknown(
-                f"{res.label}: parts of its bucket policy are not known until apply, so a statement denying "
-                f"{what} cannot be verified here ({AT_APPLY}); add {statement}"
-            )
+    for satisfied, key, what, statement in requirements:
+        candidates = [st for st in statements if satisfied(st)]
+        gaps: list[str] = []
+        for st in candidates:
+            narrowed = _narrowing(st, key)
+            scoped = not st.not_resources and any(_covers_every_object(r, name) for r in st.resources)
+            if not narrowed and scoped:
+                break
+            sid = f"statement {st.sid}" if st.sid.startswith("#") else f"statement '{st.sid}'"
+            if narrowed:
+                gaps.append(
+                    f"its {sid} denies {what} only when {', '.join(narrowed)} also matches, so requests that do "
+                    "not match it (through that VPC endpoint, from that principal) are not denied"
+                )
+            else:
+                shown = ", ".join(str(r) for r in st.resources) or "its NotResource"
+                gaps.append(
+                    f"its {sid} denies {what} only on {shown}, so the bucket's other objects are not covered"
+                )
         else:
-            yield f"{res.label} does not deny {what}; add {statement} {target}"
+            if gaps:
+                yield f"{res.label} does not deny {what} for every request: {'; '.join(gaps)}; replace it with {statement}"
+            elif partly_unknown:
+                yield unknown(
+                    f"{res.label}: parts of its bucket policy are not known until apply, so a statement denying "
+                    f"{what} cannot be verified here ({AT_APPLY}); add {statement}"
+                )
+            else:
+                yield f"{res.label} does not deny {what}; add {statement} {target}"
 
 
 # -- TLS-002: RDS forces TLS -------------------------------------------------------------------------
@@ -197,20 +246,36 @@ def _tls_parameter(engine_or_family: str) -> TlsParameter | None:
     return None
 
 
-def _postgres_major(text: Any) -> Any:
-    """15 from "15.4", "15" or family "postgres15"; None when it cannot be read."""
+#: RDS for MariaDB sets require_secure_transport = ON by default from version 11.8.
+_MARIADB_SECURE_TRANSPORT_DEFAULT_FROM = (11, 8)
+
+
+def _version(text: Any, prefix: str) -> Any:
+    """(11, 8) from "11.8.2", "11.8" or family "mariadb11.8"; (15, 0) from "postgres15"; None when it
+    cannot be read; UNKNOWN until apply."""
     if text is UNKNOWN:
         return UNKNOWN
-    match = re.match(r"^(?:postgres)?(\d+)", text) if isinstance(text, str) else None
-    return int(match.group(1)) if match else None
+    match = re.match(rf"^(?:{prefix})?(\d+)(?:\.(\d+))?", text) if isinstance(text, str) else None
+    return (int(match.group(1)), int(match.group(2) or 0)) if match else None
+
+
+def _tls_default_from(engine_or_family: str) -> tuple[str, tuple[int, int]] | None:
+    """The engine whose default parameter values force TLS from some version on, with that version."""
+    if engine_or_family.startswith("postgres"):
+        return "postgres", (_POSTGRES_FORCE_SSL_DEFAULT_FROM, 0)
+    if engine_or_family.startswith("mariadb"):
+        return "mariadb", _MARIADB_SECURE_TRANSPORT_DEFAULT_FROM
+    return None
 
 
 def _forces_tls_by_default(family: str) -> bool:
-    """A custom group inherits its family's defaults; RDS for PostgreSQL 15+ defaults to force_ssl 1."""
-    if not family.startswith("postgres"):
+    """A custom group inherits its family's defaults: RDS for PostgreSQL 15+ defaults to rds.force_ssl 1,
+    RDS for MariaDB 11.8+ to require_secure_transport ON."""
+    found = _tls_default_from(family)
+    if found is None:
         return False
-    major = _postgres_major(family)
-    return isinstance(major, int) and major >= _POSTGRES_FORCE_SSL_DEFAULT_FROM
+    version = _version(family, found[0])
+    return isinstance(version, tuple) and version >= found[1]
 
 
 def _group_problem(group: Resource) -> Any:
@@ -336,16 +401,18 @@ def _database_problems(res: Resource, stack: Stack) -> Iterator[Problem]:
         )
         return
     if name in (None, "") or (isinstance(name, str) and name.startswith("default.")):
-        if engine == "postgres":
-            version = res.props.get("engineVersion")
-            major = _postgres_major(version)
-            if isinstance(major, int) and major >= _POSTGRES_FORCE_SSL_DEFAULT_FROM:
+        default_from = _tls_default_from(engine) if engine in ("postgres", "mariadb") else None
+        if default_from is not None:
+            version = _version(res.props.get("engineVersion"), "")
+            shown_from = ".".join(str(n) for n in default_from[1]) if default_from[0] == "mariadb" else "15"
+            if isinstance(version, tuple) and version >= default_from[1]:
                 return
-            if major is UNKNOWN or major is None:
+            if version is UNKNOWN or version is None:
                 yield unknown(
                     f"{res.label} uses the default parameter group and its engineVersion is "
-                    f"{'unknown until apply' if major is UNKNOWN else 'not set'}, so whether rds.force_ssl "
-                    f"defaults to 1 (PostgreSQL 15+) cannot be verified; pin engineVersion or {fix}"
+                    f"{'unknown until apply' if version is UNKNOWN else 'not set'}, so whether {parameter.name} "
+                    f"defaults to {parameter.shown} ({engine} {shown_from}+) cannot be verified; pin "
+                    f"engineVersion or {fix}"
                 )
                 return
         yield (
@@ -370,6 +437,17 @@ _TLS12_POLICY_PREFIXES = (
 )
 _LOAD_BALANCER_TYPES = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
 _RECOMMENDED_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+LOAD_BALANCER_POLICY = "aws:elb/loadBalancerPolicy:LoadBalancerPolicy"
+SSL_NEGOTIATION_POLICY = "aws:elb/sslNegotiationPolicy:SslNegotiationPolicy"
+LISTENER_POLICY = "aws:elb/listenerPolicy:ListenerPolicy"
+_CLASSIC_POLICY_TYPES = (LOAD_BALANCER_POLICY, SSL_NEGOTIATION_POLICY)
+LISTENER_RULE_TYPES = ("aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule")
+#: The classic ELB predefined policies that negotiate TLS 1.2 only.
+_CLASSIC_TLS12_POLICIES = frozenset(
+    {"ELBSecurityPolicy-TLS-1-2-2017-01", "ELBSecurityPolicy-TLS-1-2-Ext-2018-06"}
+)
+_CLASSIC_RECOMMENDED = "ELBSecurityPolicy-TLS-1-2-2017-01"
+_OLD_PROTOCOLS = ("Protocol-SSLv2", "Protocol-SSLv3", "Protocol-TLSv1", "Protocol-TLSv1.1")
 
 
 def _load_balancer(res: Resource, stack: Stack) -> Resource | None:
@@ -416,16 +494,23 @@ def _redirects_to_https(actions: Any) -> Any:
     id="TLS-003",
     title="Load balancer listeners use TLS 1.2+",
     severity=Severity.HIGH,
-    types=[*LB_LISTENER_TYPES, CLASSIC_ELB],
+    types=[*LB_LISTENER_TYPES, *LISTENER_RULE_TYPES, CLASSIC_ELB, *_CLASSIC_POLICY_TYPES],
     remediation=(
         f"Use protocol HTTPS (or TLS) with sslPolicy {_RECOMMENDED_POLICY} or another TLS 1.2+ "
-        "policy; a plain HTTP listener may only redirect to HTTPS."
+        "policy; a plain HTTP listener may only redirect to HTTPS, and so may every rule on it. A classic "
+        f"ELB's HTTPS/SSL listener needs a negotiation policy with Reference-Security-Policy {_CLASSIC_RECOMMENDED}."
     ),
 )
 def listener_uses_tls(res: Resource, stack: Stack) -> Iterator[Problem]:
     """Clients reach a load balancer only over TLS 1.2+, or are redirected there."""
     if res.type == CLASSIC_ELB:
-        yield from _classic_listeners(res)
+        yield from _classic_listeners(res, stack)
+        return
+    if res.type in _CLASSIC_POLICY_TYPES:
+        yield from _classic_policy_problems(res)
+        return
+    if res.type in LISTENER_RULE_TYPES:
+        yield from _listener_rule_problems(res, stack)
         return
     balancer = _load_balancer(res, stack)
     if balancer is not None and balancer.props.get("loadBalancerType") == "gateway":
@@ -473,21 +558,186 @@ def listener_uses_tls(res: Resource, stack: Stack) -> Iterator[Problem]:
     )
 
 
-def _classic_listeners(res: Resource) -> Iterator[Problem]:
+def _classic_listeners(res: Resource, stack: Stack) -> Iterator[Problem]:
     listeners = res.props.get("listeners")
     if listeners is UNKNOWN:
         yield unknown(f"{res.label}: its listeners are not known until apply; use lbProtocol https or ssl")
         return
+    negotiated = _negotiation_ports(res, stack)
     for listener in as_list(listeners):
         protocol = listener.get("lbProtocol") if isinstance(listener, dict) else UNKNOWN
+        port = listener.get("lbPort") if isinstance(listener, dict) else None
         if protocol is UNKNOWN:
             yield unknown(f"{res.label}: a listener's lbProtocol is not known until apply; use https or ssl")
         elif not isinstance(protocol, str) or protocol.lower() not in ("https", "ssl"):
-            port = listener.get("lbPort")
             yield (
                 f"{res.label} has a {protocol} listener on port {port}, so clients connect without TLS; "
                 f"use lbProtocol https (or ssl) with a certificate"
             )
+        elif negotiated is not UNKNOWN and port not in negotiated and str(port) not in negotiated:
+            yield (
+                f"{res.label} has a {protocol} listener on port {port} with no SSL negotiation policy in this "
+                f"stack, so it uses the default ELBSecurityPolicy-2016-08, which accepts TLS 1.0 and 1.1; add an "
+                f"aws.elb.LoadBalancerPolicy (policyTypeName 'SSLNegotiationPolicyType', policyAttributes "
+                f"[{{name: 'Reference-Security-Policy', value: '{_CLASSIC_RECOMMENDED}'}}]) and an "
+                f"aws.elb.ListenerPolicy for port {port}"
+            )
+
+
+# -- TLS-003: classic ELB negotiation policies and ALB listener rules -------------------------------------
+
+
+def _classic_policy_problems(res: Resource) -> Iterator[Problem]:
+    """A negotiation policy names a TLS 1.2-only reference policy and turns no older protocol on."""
+    if res.type == LOAD_BALANCER_POLICY:
+        kind = res.props.get("policyTypeName")
+        if kind is UNKNOWN:
+            yield unknown(
+                f"{res.label}: policyTypeName is not known until apply, so its TLS versions cannot be checked"
+            )
+            return
+        if kind != "SSLNegotiationPolicyType":
+            return
+        prop = "policyAttributes"
+    else:
+        prop = "attributes"
+    attributes = res.props.get(prop)
+    if attributes is UNKNOWN or any(a is UNKNOWN for a in as_list(attributes)):
+        yield unknown(
+            f"{res.label}: its {prop} are not known until apply, so its TLS versions cannot be checked"
+        )
+        return
+    fix = f"use {{name: 'Reference-Security-Policy', value: '{_CLASSIC_RECOMMENDED}'}} and no Protocol-TLSv1/TLSv1.1"
+    for attribute in as_list(attributes):
+        if not isinstance(attribute, dict):
+            continue
+        name, value = attribute.get("name"), attribute.get("value")
+        if name is UNKNOWN or value is UNKNOWN:
+            yield unknown(f"{res.label}: a {prop} entry is not known until apply; {fix}")
+        elif name == "Reference-Security-Policy" and value not in _CLASSIC_TLS12_POLICIES:
+            yield (
+                f"{res.label}: {prop} Reference-Security-Policy is {value!r}, which accepts TLS versions below "
+                f"1.2 (ELBSecurityPolicy-2016-08 allows TLS 1.0); {fix}"
+            )
+        elif name in _OLD_PROTOCOLS and str(value).strip().lower() == "true":
+            yield f"{res.label}: {prop} turns {name} on, which is older than TLS 1.2; set it to 'false' or {fix}"
+
+
+def _negotiation_ports(elb: Resource, stack: Stack) -> Any:
+    """The listener ports of a classic ELB that some negotiation policy of the stack is set on."""
+    index = stack.memo("tls.classic_negotiation", _index_negotiation)
+    names = {elb.urn}
+    for key in ("name", "id"):
+        value = elb.props.get(key)
+        if isinstance(value, str) and value:
+            names.add(value)
+    ports: set[Any] = set()
+    for name in names:
+        found = index.get(name)
+        if found is UNKNOWN:
+            return UNKNOWN
+        ports.update(found or ())
+    return ports
+
+
+def _index_negotiation(stack: Stack) -> dict[str, Any]:
+    """ELB (URN or name) -> ports with a negotiation policy (SslNegotiationPolicy, or a ListenerPolicy
+    naming an SSLNegotiationPolicyType LoadBalancerPolicy); UNKNOWN when a port is not known."""
+    negotiation_names = {
+        r.props.get("policyName")
+        for r in stack.of_type(LOAD_BALANCER_POLICY)
+        if r.props.get("policyTypeName") in ("SSLNegotiationPolicyType", UNKNOWN)
+    }
+    index: dict[str, Any] = {}
+
+    def add(res: Resource, elb_prop: str, port: Any) -> None:
+        keys = list(res.property_dependencies.get(elb_prop, ()))
+        value = res.props.get(elb_prop)
+        if isinstance(value, str) and value:
+            keys.append(value)
+        for key in keys:
+            current = index.setdefault(key, set())
+            if port is UNKNOWN:
+                index[key] = UNKNOWN
+            elif current is not UNKNOWN:
+                current.add(port)
+
+    for res in stack.of_type(SSL_NEGOTIATION_POLICY):
+        add(res, "loadBalancer", res.props.get("lbPort"))
+    for res in stack.of_type(LISTENER_POLICY):
+        names = res.props.get("policyNames")
+        if names is UNKNOWN or any(n is UNKNOWN or n in negotiation_names for n in as_list(names)):
+            add(res, "loadBalancerName", res.props.get("loadBalancerPort"))
+    return index
+
+
+def _listener(res: Resource, stack: Stack) -> Resource | None:
+    arn = res.props.get("listenerArn")
+    if arn is UNKNOWN:
+        return referenced(stack, res, "listenerArn", LB_LISTENER_TYPES)
+    if isinstance(arn, str) and arn:
+        return stack.memo("tls.listeners_by_arn", _index_listeners).get(arn)
+    return None
+
+
+def _index_listeners(stack: Stack) -> dict[str, Resource]:
+    index: dict[str, Resource] = {}
+    for candidate in stack.of_type(*sorted(LB_LISTENER_TYPES)):
+        arn = candidate.props.get("arn")
+        if isinstance(arn, str) and arn:
+            index.setdefault(arn, candidate)
+    return index
+
+
+def _forwards(actions: Any) -> Any:
+    """True when a rule's actions forward the request to targets; UNKNOWN when they may."""
+    if actions is UNKNOWN:
+        return UNKNOWN
+    maybe = False
+    for action in as_list(actions):
+        kind = action.get("type") if isinstance(action, dict) else UNKNOWN
+        if kind is UNKNOWN:
+            maybe = True
+        elif kind == "forward":
+            return True
+    return UNKNOWN if maybe else False
+
+
+def _listener_rule_problems(res: Resource, stack: Stack) -> Iterator[Problem]:
+    """A rule that forwards on a plain-HTTP listener sends requests to the targets unencrypted, even when
+    the listener's default action redirects to HTTPS: rules are evaluated before the default action."""
+    forwards = _forwards(res.props.get("actions"))
+    if forwards is False:
+        return
+    listener = _listener(res, stack)
+    if listener is None:
+        if res.props.get("listenerArn") is UNKNOWN or forwards is UNKNOWN:
+            yield unknown(
+                f"{res.label}: its listener is not known until apply (it does not come from exactly one listener "
+                f"of this stack), so whether it forwards plain HTTP cannot be checked here; {AT_APPLY}"
+            )
+        return
+    protocol = listener.props.get("protocol")
+    if protocol is UNKNOWN or forwards is UNKNOWN:
+        yield unknown(
+            f"{res.label}: the protocol of {listener.label} or the rule's actions are not known until apply; "
+            "a rule on a plain-HTTP listener may only redirect to HTTPS"
+        )
+        return
+    if (protocol.upper() if isinstance(protocol, str) and protocol else "HTTP") != "HTTP":
+        return
+    port = listener.props.get("port")
+    redirects = _redirects_to_https(listener.props.get("defaultActions")) is True
+    why = (
+        ", whose default action redirects to HTTPS: rules run before the default action, so"
+        if redirects
+        else ", so"
+    )
+    yield (
+        f"{res.label} forwards requests on {listener.label} (plain HTTP, port {port}){why} these requests reach "
+        "their targets without TLS; make the rule's action a redirect {type: 'redirect', redirect: "
+        "{protocol: 'HTTPS', port: '443', statusCode: 'HTTP_301'}} or move the rule to the HTTPS listener"
+    )
 
 
 # -- TLS-004: ElastiCache ----------------------------------------------------------------------------
@@ -567,3 +817,219 @@ def search_domain_tls(res: Resource, stack: Stack) -> Iterator[Problem]:
         yield unknown(f"{res.label}: nodeToNodeEncryption is not known until apply; set enabled: true")
     elif not node_enabled:
         yield f"{res.label} sends data between its nodes unencrypted; set nodeToNodeEncryption.enabled: true"
+
+
+# -- TLS-006: CloudFront -----------------------------------------------------------------------------
+
+CLOUDFRONT_DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+#: Viewer security policies that negotiate TLS 1.2 or later with current ciphers.
+_CLOUDFRONT_MINIMUMS = frozenset({"TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025"})
+_CLOUDFRONT_RECOMMENDED = "TLSv1.2_2021"
+_OLD_ORIGIN_PROTOCOLS = frozenset({"SSLv3", "TLSv1", "TLSv1.1"})
+
+
+def _viewer_problems(res: Resource) -> Iterator[Problem]:
+    cert = _block(res, "viewerCertificate")
+    fix = (
+        f"set viewerCertificate {{iamCertificateId: <your IAM server certificate>, sslSupportMethod: 'sni-only', "
+        f"minimumProtocolVersion: '{_CLOUDFRONT_RECOMMENDED}'}}"
+    )
+    if cert is UNKNOWN:
+        yield unknown(f"{res.label}: viewerCertificate is not known until apply; {fix}")
+        return
+    cert = cert or {}
+    default_cert = flag(cert.get("cloudfrontDefaultCertificate"))
+    minimum = cert.get("minimumProtocolVersion")
+    if default_cert is UNKNOWN or minimum is UNKNOWN:
+        yield unknown(f"{res.label}: viewerCertificate's settings are not known until apply; {fix}")
+    elif default_cert is True or not (cert.get("iamCertificateId") or cert.get("acmCertificateArn")):
+        yield (
+            f"{res.label} uses the default CloudFront certificate (viewerCertificate.cloudfrontDefaultCertificate), "
+            f"whose security policy accepts TLSv1; {fix}"
+        )
+    elif minimum not in _CLOUDFRONT_MINIMUMS:
+        shown = f"is {minimum!r}" if minimum else "is not set (TLSv1 by default)"
+        yield (
+            f"{res.label}: viewerCertificate.minimumProtocolVersion {shown}, which accepts TLS versions or ciphers "
+            f"older than {_CLOUDFRONT_RECOMMENDED}; set it to '{_CLOUDFRONT_RECOMMENDED}'"
+        )
+    behaviours = [("defaultCacheBehavior", _block(res, "defaultCacheBehavior"))]
+    ordered = res.props.get("orderedCacheBehaviors")
+    if ordered is UNKNOWN:
+        behaviours.append(("orderedCacheBehaviors", UNKNOWN))
+    else:
+        behaviours += [(f"orderedCacheBehaviors[{i}]", b) for i, b in enumerate(as_list(ordered))]
+    for where, behaviour in behaviours:
+        policy = behaviour.get("viewerProtocolPolicy") if isinstance(behaviour, dict) else behaviour
+        if policy is UNKNOWN:
+            yield unknown(
+                f"{res.label}: {where}.viewerProtocolPolicy is not known until apply; use 'redirect-to-https'"
+            )
+        elif policy == "allow-all":
+            path = behaviour.get("pathPattern") if isinstance(behaviour, dict) else None
+            on = f" (pathPattern {path!r})" if isinstance(path, str) else ""
+            yield (
+                f"{res.label}: {where}{on} has viewerProtocolPolicy 'allow-all', so viewers may use plain HTTP; "
+                "set it to 'redirect-to-https' or 'https-only'"
+            )
+
+
+def _origin_problems(res: Resource) -> Iterator[Problem]:
+    origins = res.props.get("origins")
+    if origins is UNKNOWN:
+        yield unknown(
+            f"{res.label}: origins are not known until apply; give custom origins originProtocolPolicy 'https-only'"
+        )
+        return
+    for i, origin in enumerate(as_list(origins)):
+        if origin is UNKNOWN:
+            yield unknown(f"{res.label}: origins[{i}] is not known until apply")
+            continue
+        if not isinstance(origin, dict):
+            continue
+        custom = first(origin.get("customOriginConfig"))
+        if custom is None:
+            continue  # an S3 origin: CloudFront reaches S3 over HTTPS when the viewer does
+        ident = origin.get("originId")
+        where = f"origin {ident!r}" if isinstance(ident, str) else f"origins[{i}]"
+        if custom is UNKNOWN:
+            yield unknown(f"{res.label}: the customOriginConfig of {where} is not known until apply")
+            continue
+        policy = custom.get("originProtocolPolicy")
+        if policy is UNKNOWN:
+            yield unknown(
+                f"{res.label}: {where}'s originProtocolPolicy is not known until apply; use 'https-only'"
+            )
+        elif policy != "https-only":
+            yield (
+                f"{res.label}: {where} has customOriginConfig.originProtocolPolicy {policy!r}, so CloudFront may "
+                "fetch from it over plain HTTP; set it to 'https-only'"
+            )
+        protocols = custom.get("originSslProtocols")
+        if protocols is UNKNOWN:
+            yield unknown(
+                f"{res.label}: {where}'s originSslProtocols are not known until apply; use ['TLSv1.2']"
+            )
+        else:
+            old = sorted(p for p in as_list(protocols) if p in _OLD_ORIGIN_PROTOCOLS)
+            if old:
+                yield (
+                    f"{res.label}: {where} allows originSslProtocols {', '.join(old)}, older than TLS 1.2; set "
+                    "originSslProtocols to ['TLSv1.2']"
+                )
+
+
+@rule(
+    id="TLS-006",
+    title="CloudFront serves and fetches over TLS 1.2+",
+    severity=Severity.HIGH,
+    types=[CLOUDFRONT_DISTRIBUTION],
+    remediation=(
+        f"Serve with your own certificate (viewerCertificate.iamCertificateId in the aws-cn partition) and "
+        f"minimumProtocolVersion {_CLOUDFRONT_RECOMMENDED} or newer, viewerProtocolPolicy 'redirect-to-https' on "
+        "every cache behaviour, and originProtocolPolicy 'https-only' with originSslProtocols ['TLSv1.2'] on custom "
+        "origins."
+    ),
+)
+def cloudfront_tls(res: Resource, stack: Stack) -> Iterator[Problem]:
+    """Viewers reach a distribution only over TLS 1.2+, and it reaches its custom origins only over HTTPS."""
+    if not stack.holds_personal_data(res):
+        return
+    yield from _viewer_problems(res)
+    yield from _origin_problems(res)
+
+
+# -- TLS-007: API Gateway ----------------------------------------------------------------------------
+
+REST_API = "aws:apigateway/restApi:RestApi"
+REST_STAGE = "aws:apigateway/stage:Stage"
+REST_DOMAIN = "aws:apigateway/domainName:DomainName"
+HTTP_DOMAIN = "aws:apigatewayv2/domainName:DomainName"
+_API_POLICY_RECOMMENDED = "TLS_1_2"
+
+
+def _api_policy_ok(policy: Any) -> bool:
+    """TLS_1_2, or one of the enhanced policies with a TLS 1.2/1.3 floor (SecurityPolicy_TLS13_1_2_...)."""
+    if not isinstance(policy, str):
+        return False
+    return policy == "TLS_1_2" or policy.startswith(("SecurityPolicy_TLS13_", "SecurityPolicy_TLS12_"))
+
+
+def _rest_api(res: Resource, stack: Stack) -> Resource | None:
+    ident = res.props.get("restApi")
+    if ident is UNKNOWN:
+        return referenced(stack, res, "restApi", (REST_API,))
+    if isinstance(ident, str) and ident:
+        return stack.memo("tls.rest_apis_by_id", _index_rest_apis).get(ident)
+    return None
+
+
+def _index_rest_apis(stack: Stack) -> dict[str, Resource]:
+    index: dict[str, Resource] = {}
+    for api in stack.of_type(REST_API):
+        for key in ("id", "arn"):
+            value = api.props.get(key)
+            if isinstance(value, str) and value:
+                index.setdefault(value, api)
+    return index
+
+
+def _rest_api_problems(res: Resource) -> Iterator[Problem]:
+    disabled = flag(res.props.get("disableExecuteApiEndpoint"))
+    policy = res.props.get("securityPolicy")
+    if disabled is True:
+        return
+    if disabled is UNKNOWN or policy is UNKNOWN:
+        yield unknown(
+            f"{res.label}: disableExecuteApiEndpoint or securityPolicy is not known until apply; set securityPolicy "
+            f"'{_API_POLICY_RECOMMENDED}'"
+        )
+    elif not _api_policy_ok(policy):
+        shown = f"securityPolicy {policy!r}" if policy else "no securityPolicy (TLS_1_0 by default)"
+        yield (
+            f"{res.label} serves its default execute-api endpoint with {shown}, which accepts TLS 1.0 and 1.1; set "
+            f"securityPolicy '{_API_POLICY_RECOMMENDED}', or disableExecuteApiEndpoint: true and serve it through "
+            f"a DomainName with securityPolicy '{_API_POLICY_RECOMMENDED}'"
+        )
+
+
+@rule(
+    id="TLS-007",
+    title="API Gateway endpoints accept TLS 1.2+ only",
+    severity=Severity.HIGH,
+    types=[REST_API, REST_STAGE, REST_DOMAIN, HTTP_DOMAIN],
+    remediation=(
+        f"Set securityPolicy '{_API_POLICY_RECOMMENDED}' on every REST API (or disableExecuteApiEndpoint: true) and "
+        "custom domain name (domainNameConfiguration.securityPolicy for HTTP APIs)."
+    ),
+)
+def api_gateway_tls(res: Resource, stack: Stack) -> Iterator[Problem]:
+    """Clients reach an API (its default endpoint and its custom domains) only over TLS 1.2+."""
+    if not stack.holds_personal_data(res):
+        return
+    if res.type == REST_API:
+        yield from _rest_api_problems(res)
+        return
+    if res.type == REST_STAGE:
+        # A stage is served by its REST API's endpoint: the API in this stack is judged on its own.
+        if _rest_api(res, stack) is None:
+            yield unknown(
+                f"{res.label}: the REST API it deploys is not in this stack (or not known until apply), so the TLS "
+                f"policy of its endpoint cannot be checked; set securityPolicy '{_API_POLICY_RECOMMENDED}' on it"
+            )
+        return
+    if res.type == HTTP_DOMAIN:
+        config = _block(res, "domainNameConfiguration")
+        policy = UNKNOWN if config is UNKNOWN else (config or {}).get("securityPolicy")
+        prop = "domainNameConfiguration.securityPolicy"
+    else:
+        policy = res.props.get("securityPolicy")
+        prop = "securityPolicy"
+    if policy is UNKNOWN:
+        yield unknown(f"{res.label}: {prop} is not known until apply; set it to '{_API_POLICY_RECOMMENDED}'")
+    elif not _api_policy_ok(policy):
+        shown = f"is {policy!r}" if policy else "is not set"
+        yield (
+            f"{res.label}: {prop} {shown}, so the custom domain may accept TLS 1.0; set {prop} "
+            f"'{_API_POLICY_RECOMMENDED}'"
+        )

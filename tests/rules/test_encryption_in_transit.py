@@ -380,8 +380,21 @@ def listener(type_=LISTENER, **inputs):
             id="gateway-load-balancer",
         ),
         pytest.param(
-            (res(ELB, "classic", {"listeners": [{"lbProtocol": "https", "lbPort": 443}]}),),
-            id="classic-https",
+            (
+                res(ELB, "classic", {"name": "classic", "listeners": [{"lbProtocol": "https", "lbPort": 443}]}),
+                res(
+                    "aws:elb/sslNegotiationPolicy:SslNegotiationPolicy",
+                    "classic-tls12",
+                    {
+                        "loadBalancer": "classic",
+                        "lbPort": 443,
+                        "attributes": [
+                            {"name": "Reference-Security-Policy", "value": "ELBSecurityPolicy-TLS-1-2-2017-01"}
+                        ],
+                    },
+                ),
+            ),
+            id="classic-https-with-tls12-negotiation-policy",
         ),
     ],
 )
