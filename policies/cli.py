@@ -6,6 +6,7 @@ commands, so `residency --help` stays fast. Every bad input exits 2 with one lin
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -108,13 +109,13 @@ def _coverage_line(result) -> str:  # noqa: ANN001
 @_guard
 def check(
     paths: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
-            metavar="PATH...",
+            metavar="[PATH...]",
             help="`pulumi preview --json` or `pulumi stack export` file(s); '-' reads stdin.",
             show_default=False,
         ),
-    ],
+    ] = None,
     format: Annotated[
         str, typer.Option("--format", "-f", help="table, json, sarif, junit or markdown.")
     ] = "table",
@@ -147,8 +148,29 @@ def check(
             "missing; its sha256 is printed.",
         ),
     ] = None,
+    program: Annotated[
+        Path | None,
+        typer.Option(
+            "--program",
+            help="Run the Python Pulumi program in DIR under Pulumi's mock runtime (no CLI, backend or "
+            "credentials) and check what it declares, instead of PATH.",
+            show_default=False,
+        ),
+    ] = None,
+    stack: Annotated[
+        str | None,
+        typer.Option(
+            "--stack", help="With --program: the stack (Pulumi.<stack>.yaml); optional when there is one."
+        ),
+    ] = None,
+    config: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--config", "-c", help="With --program: KEY=VALUE overriding one config key (repeatable)."
+        ),
+    ] = None,
 ) -> None:
-    """Check Pulumi previews or stack exports against the privacy policy's controls."""
+    """Check Pulumi previews or stack exports (or a Python program, --program) against the privacy policy's controls."""
     from policies.reports import FORMATS, get_reporter
 
     fmt = format.lower()
@@ -157,6 +179,13 @@ def check(
     level = fail_on.lower()
     if level not in SEVERITIES:
         _fail(f"--fail-on {fail_on!r} is not one of {', '.join(SEVERITIES)}")
+    paths = list(paths or [])
+    if program is not None and paths:
+        _fail("PATH and --program are mutually exclusive: check files, or run one program")
+    if program is None and not paths:
+        _fail("nothing to check: pass PATH... (a preview or stack export) or --program DIR")
+    if program is None and (stack is not None or config):
+        _fail("--stack and --config go with --program DIR")
     if paths.count("-") > 1:
         _fail("'-' (stdin) can be given once")
 
@@ -168,9 +197,17 @@ def check(
     # A short-lived process building ~10 objects per resource: the cyclic GC only costs time here.
     gc.disable()
     cat, _ = settings_for(catalog)
-    inputs, replay = _evidence_inputs(evidence, paths)
-    with replay:
-        result = run_check(paths, catalog=cat, waivers_path=waivers, strict=strict)
+    with contextlib.ExitStack() as scope:
+        run = None
+        if program is not None:
+            run, export = scope.enter_context(_program_export(program, stack, config or []))
+            paths = [str(export)]
+        inputs, replay = _evidence_inputs(evidence, paths)
+        with replay:
+            result = run_check(paths, catalog=cat, waivers_path=waivers, strict=strict)
+    if run is not None:
+        result.sources = [str(run.project.file)]
+        result.notices[:0] = run.notices
     text = get_reporter(fmt).render(result, all_rules(), cat, color=output is None and sys.stdout.isatty())
     verdict = _verdict_line(result, level)
     covered = _coverage_line(result)
@@ -185,6 +222,23 @@ def check(
         _record_check(evidence, "check", result, cat, catalog, inputs, verdict.split(":", 1)[0])
     if level != "none" and result.failing(_severity(level)):
         raise typer.Exit(EXIT_FINDINGS)
+
+
+@contextlib.contextmanager
+def _program_export(program: Path, stack: str | None, config: list[str]):  # noqa: ANN202
+    """--program: run the program under the mock runtime; yield (the run, its stack export's path).
+
+    The stack export goes through the same source as `residency check EXPORT.json`."""
+    import json
+    import tempfile
+
+    from policies.sources.program import load_program
+
+    run = load_program(program, stack, config)
+    with tempfile.TemporaryDirectory(prefix="residency-program-") as tmp:
+        export = Path(tmp) / f"{run.project.name}.{run.stack}.mock-export.json"
+        export.write_text(json.dumps(run.document), encoding="utf-8")
+        yield run, export
 
 
 def _evidence_inputs(evidence: Path | None, paths: list[str]):  # noqa: ANN202

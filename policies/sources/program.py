@@ -1,0 +1,382 @@
+"""`residency check --program DIR`: a Python Pulumi program, run under Pulumi's mock runtime.
+
+Parent side. It reads `Pulumi.yaml` (`name`, `runtime`, `main`, `runtime.options.virtualenv`,
+`stackConfigDir`), picks the stack, merges the config as the Pulumi CLI does (project-level
+`config:` values and defaults, then `Pulumi.<stack>.yaml`, then `--config KEY=VALUE`; a key without
+a namespace belongs to the project), and runs `program_runner.py` in a subprocess with the
+program's own interpreter, a timeout, no network and an environment without any AWS or Pulumi
+credential. What the child reports is written as a `pulumi stack export` document (version 3),
+which the existing stack-export source reads: the rules never learn where the stack came from.
+
+No Pulumi CLI, backend or cloud account is involved, and nothing here imports pulumi.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from policies.errors import InputError
+
+#: What the engine prints for a value not known until apply (policies.model.UNKNOWN_SENTINEL).
+_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+DEFAULT_TIMEOUT = float(os.environ.get("RESIDENCY_PROGRAM_TIMEOUT", "120"))
+RUNNER = Path(__file__).with_name("program_runner.py")
+NOT_PYTHON = "only Python programs run under the mock runtime; use `pulumi preview --json` for the others"
+#: Environment variables the child keeps; everything else (AWS_*, PULUMI_*, tokens) is left out.
+_KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TEMP", "TMP", "TZ", "SYSTEMROOT")
+
+
+@dataclass
+class Project:
+    root: Path
+    name: str
+    main: Path
+    cwd: Path
+    virtualenv: str | None
+    stack_dir: Path
+    config: dict[str, Any]
+
+    @property
+    def file(self) -> Path:
+        return self.root / "Pulumi.yaml"
+
+
+@dataclass
+class ProgramRun:
+    """What one mock run produced: a stack-export document and what the user should know."""
+
+    project: Project
+    stack: str
+    document: dict[str, Any]
+    notices: list[str] = field(default_factory=list)
+    declared: int = 0
+
+
+def _yaml(path: Path, what: str) -> Any:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror or exc}", source=str(path)) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise InputError(f"is not valid YAML{where}; fix {what}", source=str(path)) from None
+
+
+def read_project(directory: str | Path) -> Project:
+    root = Path(directory)
+    if not root.is_dir():
+        raise InputError(
+            "is not a folder; --program takes the folder that holds Pulumi.yaml", source=str(root)
+        )
+    file = next((root / n for n in ("Pulumi.yaml", "Pulumi.yml") if (root / n).is_file()), None)
+    if file is None:
+        raise InputError("has no Pulumi.yaml; --program takes a Pulumi project folder", source=str(root))
+    doc = _yaml(file, "the project file")
+    if not isinstance(doc, dict):
+        raise InputError(
+            "is not a Pulumi project file (expected a mapping with name and runtime)", source=str(file)
+        )
+    name = doc.get("name")
+    if not isinstance(name, str) or not name:
+        raise InputError("has no `name`; a Pulumi project needs one", source=str(file))
+    runtime = doc.get("runtime")
+    runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
+    options = runtime.get("options") if isinstance(runtime, dict) else None
+    if runtime_name != "python":
+        raise InputError(f"runtime is {runtime_name!r}: {NOT_PYTHON}", source=str(file))
+    main = root
+    if isinstance(doc.get("main"), str) and doc["main"].strip():
+        main = root / doc["main"]
+        if not main.exists():
+            raise InputError(f"`main: {doc['main']}` does not exist; fix Pulumi.yaml", source=str(file))
+    entry = main / "__main__.py" if main.is_dir() else main
+    if not entry.is_file():
+        raise InputError(
+            f"{entry} does not exist; a Python program's main folder needs a __main__.py", source=str(file)
+        )
+    # The Pulumi CLI runs a program whose `main` is a folder inside that folder.
+    cwd = main if main.is_dir() else root
+    virtualenv = options.get("virtualenv") if isinstance(options, dict) else None
+    stack_dir = root / doc["stackConfigDir"] if isinstance(doc.get("stackConfigDir"), str) else root
+    config = doc.get("config") if isinstance(doc.get("config"), dict) else {}
+    return Project(
+        root=root,
+        name=name,
+        main=main,
+        cwd=cwd,
+        virtualenv=virtualenv if isinstance(virtualenv, str) and virtualenv else None,
+        stack_dir=stack_dir,
+        config=config,
+    )
+
+
+def stacks_of(project: Project) -> list[str]:
+    found = []
+    for path in sorted(project.stack_dir.glob("Pulumi.*.y*ml")):
+        stem = path.name[len("Pulumi.") :].rsplit(".", 1)[0]
+        if stem and path.suffix in (".yaml", ".yml"):
+            found.append(stem)
+    return found
+
+
+def pick_stack(project: Project, stack: str | None) -> tuple[str, Path | None, list[str]]:
+    stacks = stacks_of(project)
+    if stack is None:
+        if len(stacks) == 1:
+            return stacks[0], _stack_file(project, stacks[0]), []
+        listed = ", ".join(stacks) if stacks else "none (no Pulumi.<stack>.yaml)"
+        raise InputError(
+            f"pass --stack NAME: the program has {len(stacks) or 'no'} stack config file(s); stacks found: {listed}",
+            source=str(project.root),
+        )
+    short = stack.rsplit("/", 1)[-1]
+    file = _stack_file(project, short)
+    if file is None:
+        listed = ", ".join(stacks) or "none"
+        return (
+            short,
+            None,
+            [
+                f"no Pulumi.{short}.yaml in {project.stack_dir}: only Pulumi.yaml's config and --config apply "
+                f"(stacks found: {listed})"
+            ],
+        )
+    return short, file, []
+
+
+def _stack_file(project: Project, stack: str) -> Path | None:
+    for ext in ("yaml", "yml"):
+        path = project.stack_dir / f"Pulumi.{stack}.{ext}"
+        if path.is_file():
+            return path
+    return None
+
+
+def _qualify(key: str, project: str) -> str:
+    return key if ":" in key else f"{project}:{key}"
+
+
+def _unsecure(value: Any, key: str, secrets: set[str]) -> Any:
+    """`secure:` values cannot be decrypted without the backend: unknown, and the key is a secret."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            secrets.add(key)
+            return _UNKNOWN
+        return {k: _unsecure(v, key, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unsecure(v, key, secrets) for v in value]
+    return value
+
+
+def merge_config(
+    project: Project, stack_file: Path | None, overrides: Sequence[str] = ()
+) -> tuple[dict[str, Any], list[str], list[str]]:
+    """(config, secret keys, notices): Pulumi.yaml's config, the stack file, then --config."""
+    config: dict[str, Any] = {}
+    secrets: set[str] = set()
+    notices: list[str] = []
+    for key, spec in project.config.items():
+        if not isinstance(key, str):
+            continue
+        full = _qualify(key, project.name)
+        if isinstance(spec, dict) and ("value" in spec or "default" in spec or "type" in spec):
+            if "value" in spec:
+                config[full] = spec["value"]
+            elif "default" in spec:
+                config[full] = spec["default"]
+            if spec.get("secret") is True:
+                secrets.add(full)
+        else:
+            config[full] = spec
+    if stack_file is not None:
+        doc = _yaml(stack_file, "the stack config")
+        if doc is not None and not isinstance(doc, dict):
+            raise InputError(
+                "is not a stack config (expected a mapping with `config:`)", source=str(stack_file)
+            )
+        stack_config = (doc or {}).get("config") or {}
+        if not isinstance(stack_config, dict):
+            raise InputError("`config` is not a mapping", source=str(stack_file))
+        for key, value in stack_config.items():
+            config[_qualify(str(key), project.name)] = value
+        if (doc or {}).get("environment"):
+            notices.append(
+                f"{stack_file.name} imports Pulumi ESC environments, which need the backend: their values are not set"
+            )
+    for key in list(config):
+        config[key] = _unsecure(config[key], key, secrets)
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--config {item!r} is not KEY=VALUE (e.g. --config aws:region=cn-north-1)")
+        full = _qualify(key.strip(), project.name)
+        config[full] = value
+        secrets.discard(full)
+    for key in sorted(secrets):
+        if config.get(key) == _UNKNOWN or (
+            isinstance(config.get(key), dict | list) and _UNKNOWN in json.dumps(config[key])
+        ):
+            notices.append(
+                f"config `{key}` is a secret (secure:) and cannot be decrypted without the backend: it is unknown "
+                f"(pass --config {key}=VALUE to give it)"
+            )
+    return config, sorted(secrets), notices
+
+
+def interpreter_for(project: Project) -> tuple[str, list[str]]:
+    """The program's virtualenv's python (as Pulumi.yaml names it), else this interpreter."""
+    if project.virtualenv is None:
+        return sys.executable, []
+    venv = Path(project.virtualenv)
+    if not venv.is_absolute():
+        venv = project.root / venv
+    for candidate in (venv / "bin" / "python", venv / "Scripts" / "python.exe"):
+        if candidate.is_file():
+            return str(candidate), []
+    return sys.executable, [
+        f"Pulumi.yaml's runtime.options.virtualenv `{project.virtualenv}` does not exist (a fresh checkout?): "
+        f"the program ran with this interpreter ({sys.executable})"
+    ]
+
+
+def child_environment() -> dict[str, str]:
+    """A clean environment: no AWS_* or PULUMI_* variable (no credential, no backend token), and AWS
+    shared files pointed at nothing, so a program's own SDK calls cannot find credentials either."""
+    env = {k: v for k, v in os.environ.items() if k in _KEPT_ENV}
+    env.update(
+        {
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "PYTHONHASHSEED": "0",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONIOENCODING": "utf-8",
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+        }
+    )
+    return env
+
+
+def execute(
+    project: Project,
+    stack: str,
+    config: dict[str, Any],
+    secret_keys: list[str],
+    interpreter: str,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> dict[str, Any]:
+    """Run the program in a subprocess; the child's report (resources, error, diagnostics)."""
+    entry = project.main if project.main.is_dir() else project.main
+    request = {
+        "project": project.name,
+        "stack": stack,
+        "config": config,
+        "secret_keys": secret_keys,
+        "main": str(entry.resolve()),
+        "cwd": str(project.cwd.resolve()),
+        "root": str(project.root.resolve()),
+    }
+    with tempfile.TemporaryDirectory(prefix="residency-program-") as tmp:
+        request_path, result_path = Path(tmp) / "request.json", Path(tmp) / "result.json"
+        request_path.write_text(json.dumps(request), encoding="utf-8")
+        try:
+            proc = subprocess.run(
+                [interpreter, str(RUNNER), str(request_path), str(result_path)],
+                cwd=str(project.cwd),
+                env=child_environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                timeout=timeout,
+                start_new_session=True,
+            )
+        except subprocess.TimeoutExpired:
+            raise InputError(
+                f"the program did not finish within {timeout:g} s under the mock runtime "
+                "(RESIDENCY_PROGRAM_TIMEOUT sets the limit)",
+                source=str(project.root),
+            ) from None
+        except OSError as exc:
+            raise InputError(
+                f"cannot start {interpreter}: {exc.strerror or exc}", source=str(project.root)
+            ) from None
+        if not result_path.is_file():
+            tail = (proc.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+            last = tail[-1] if tail else f"exit code {proc.returncode}"
+            raise InputError(f"the mock runtime stopped without a result: {last}", source=str(project.root))
+        return json.loads(result_path.read_text(encoding="utf-8"))
+
+
+def export_document(project: Project, stack: str, report: dict[str, Any]) -> dict[str, Any]:
+    """The child's resources as a `pulumi stack export` (version 3), with the root stack resource."""
+    stack_urn = f"urn:pulumi:{stack}::{project.name}::pulumi:pulumi:Stack::{project.name}-{stack}"
+    resources = [{"urn": stack_urn, "custom": False, "type": "pulumi:pulumi:Stack"}]
+    resources.extend(report.get("resources") or [])
+    return {
+        "version": 3,
+        "deployment": {
+            "manifest": {"magic": "", "version": "residency-mock-runtime"},
+            "resources": resources,
+        },
+    }
+
+
+def load_program(
+    directory: str | Path,
+    stack: str | None = None,
+    overrides: Sequence[str] = (),
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> ProgramRun:
+    """Run the program under the mocks: its stack-export document and the run's notices.
+
+    Raises InputError (exit 2) for a project that cannot run here or a program that raised.
+    """
+    project = read_project(directory)
+    stack_name, stack_file, notices = pick_stack(project, stack)
+    config, secret_keys, config_notices = merge_config(project, stack_file, overrides)
+    notices += config_notices
+    interpreter, venv_notices = interpreter_for(project)
+    notices += venv_notices
+    report = execute(project, stack_name, config, secret_keys, interpreter, timeout)
+    error = report.get("error")
+    declared = int(report.get("declared") or 0)
+    if error:
+        if error.get("setup"):
+            raise InputError(error["message"], source=str(project.root))
+        frame = f" ({error['frame']})" if error.get("frame") else ""
+        raise InputError(
+            f"the program failed after {declared} resource{'s' if declared != 1 else ''}: {error['message']}{frame}",
+            source=str(project.root),
+        )
+    for token, count in sorted((report.get("unanswered") or {}).items()):
+        notices.append(
+            f"data source {token} is not answered by the mock runtime ({count} call(s)): its results are empty"
+        )
+    for urn in report.get("remote") or []:
+        notices.append(
+            f"{urn} is a component built by its provider's plugin (a multi-language component): under the mock "
+            "runtime its children are not declared, so they are not checked; use `pulumi preview --json`"
+        )
+    for message in report.get("diagnostics") or []:
+        notices.append(f"the program logged {message}")
+    return ProgramRun(
+        project=project,
+        stack=stack_name,
+        document=export_document(project, stack_name, report),
+        notices=notices,
+        declared=declared,
+    )
