@@ -358,8 +358,11 @@ def load_program(
         if error.get("setup"):
             raise InputError(error["message"], source=str(project.root))
         frame = f" ({error['frame']})" if error.get("frame") else ""
+        message = " ".join(str(error.get("message") or "").split())  # one line, as every exit-2 message
+        if len(message) > 600:
+            message = message[:600] + "..."
         raise InputError(
-            f"the program failed after {declared} resource{'s' if declared != 1 else ''}: {error['message']}{frame}",
+            f"the program failed after {declared} resource{'s' if declared != 1 else ''}: {message}{frame}",
             source=str(project.root),
         )
     for token, count in sorted((report.get("unanswered") or {}).items()):

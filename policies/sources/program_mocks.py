@@ -87,9 +87,10 @@ def _is_unknown(value: Any) -> bool:
 
 
 def plain(value: Any, ids: dict[str, str] | None = None) -> Any:
-    """A value as a stack export stores it: numbers that are integers as ints, unknowns as the
-    engine's sentinel, secrets with their plaintext, resource references downgraded to the
-    referenced resource's id (as the AWS provider's Check does)."""
+    """A property value as plain JSON: numbers that are integers as ints, unknowns as the engine's
+    sentinel, resource references downgraded to the referenced resource's id (as the AWS
+    provider's Check does). Secrets keep the wire form (`value`); `exported` turns them into the
+    stack export's (`plaintext`)."""
     if _is_unknown(value):
         return UNKNOWN_SENTINEL
     if isinstance(value, float) and value.is_integer():
@@ -97,8 +98,7 @@ def plain(value: Any, ids: dict[str, str] | None = None) -> Any:
     if isinstance(value, dict):
         sig = value.get(SIG_KEY)
         if sig == SECRET_SIG:
-            inner = plain(value.get("value"), ids)
-            return {SIG_KEY: SECRET_SIG, "plaintext": json.dumps(inner)}
+            return {SIG_KEY: SECRET_SIG, "value": plain(value.get("value"), ids)}
         if sig == RESOURCE_SIG:
             urn = value.get("urn", "")
             found = (ids or {}).get(urn)
@@ -110,6 +110,17 @@ def plain(value: Any, ids: dict[str, str] | None = None) -> Any:
         return getattr(value, "_name", "")
     if isinstance(value, pulumi.Asset | pulumi.Archive):
         return _asset(value)
+    return value
+
+
+def exported(value: Any) -> Any:
+    """A plain value as `pulumi stack export --show-secrets` writes it: secrets carry `plaintext`."""
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == SECRET_SIG and "value" in value:
+            return {SIG_KEY: SECRET_SIG, "plaintext": json.dumps(exported(value["value"]))}
+        return {k: exported(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [exported(v) for v in value]
     return value
 
 
@@ -271,8 +282,8 @@ class Registration:
             "urn": self.urn,
             "custom": self.custom,
             "type": self.type,
-            "inputs": self.inputs,
-            "outputs": self.outputs,
+            "inputs": exported(self.inputs),
+            "outputs": exported(self.outputs),
         }
         if self.custom and self.id:
             state["id"] = self.id
@@ -913,6 +924,11 @@ class CapturingMonitor(MockMonitor):
             urn=urn,
             resource_id=(request.id if read else request.importId) or None,
         )
+        remote = bool(getattr(request, "remote", False))
+        if remote:
+            # A multi-language component (awsx, eks): its provider plugin would declare its children
+            # and compute its outputs; without the plugin, every output is unknown.
+            outputs = {}
         self.ids[urn] = ident
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, ident, outputs)
         deps = [] if read else list(request.dependencies)
@@ -931,7 +947,7 @@ class CapturingMonitor(MockMonitor):
                 dependencies=deps,
                 property_dependencies=prop_deps,
                 external=read,
-                remote=bool(getattr(request, "remote", False)),
+                remote=remote,
             )
         )
         obj = _sync_await(rpc.serialize_properties(outputs, {}))

@@ -86,14 +86,16 @@ def close_network() -> None:
 
 
 class _Diagnostics(logging.Handler):
-    """What the program logs through `pulumi.log` at warning or error level."""
+    """What the program logs through `pulumi.log.error` (warnings, such as deprecations, are noise here)."""
 
     def __init__(self) -> None:
-        super().__init__(logging.WARNING)
+        super().__init__(logging.ERROR)
         self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(f"{record.levelname.lower()}: {record.getMessage()}")
+        message = f"{record.levelname.lower()}: {record.getMessage()}"
+        if message not in self.messages:
+            self.messages.append(message)
 
 
 def _program_frame(exc: BaseException, root: Path) -> str | None:
