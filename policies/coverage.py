@@ -36,6 +36,8 @@ CATALOGUED_PACKAGES = frozenset({"aws", "aws-native"})
 METADATA_PACKAGES = frozenset({"random", "time", "tls", "pulumi"})
 
 EVALUATED, NOT_APPLICABLE, NOT_EVALUATED = "evaluated", "not_applicable", "not_evaluated"
+#: Why a resource read from another stack (or an existing cloud resource) is not this stack's finding.
+EXTERNAL_REASON = "read from another stack/external: context only"
 
 
 @cache
@@ -56,6 +58,8 @@ def static_status(res: Resource, settings: Settings) -> tuple[str, str | None]:
     understand it": the engine confirms that one did."""
     if not res.custom:
         return NOT_APPLICABLE, "component resource: it groups others and holds nothing itself"
+    if res.external:
+        return NOT_APPLICABLE, EXTERNAL_REASON
     package = package_of(res.type)
     if res.type.startswith(PROVIDER_PREFIX):
         if settings.regions_for(package) is not None:

@@ -82,14 +82,15 @@ def evaluate(stack: Stack, rules: Iterable[Rule] | None = None) -> Result:
     findings: list[Finding] = []
     coverage = Coverage()
     declarations: list[Declaration] = []
-    statuses: dict[tuple[str, bool], tuple[str, str | None]] = {}
+    statuses: dict[tuple[str, bool, bool], tuple[str, str | None]] = {}
     for res in stack.resources:
-        key = (res.type, res.custom)
+        key = (res.type, res.custom, res.external)
         found = statuses.get(key)
         if found is None:
             found = statuses[key] = static_status(res, settings)
         status, reason = found
-        if not res.custom:
+        if not res.custom or res.external:
+            # Components hold nothing; resources read from elsewhere are context (joins, references).
             coverage.not_applicable.append((res.urn, res.type, reason or ""))
             continue
         families: set[str] = set()

@@ -10,6 +10,7 @@ the value comes from. AWS resolves a bare key id or alias name in the caller's r
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -120,3 +121,58 @@ def in_other_region(key: KeyReference, store: Resource) -> bool:
     if not isinstance(key.region, str) or not isinstance(store.region, str):
         return False
     return key.region != store.region
+
+
+def key_region_text(store: Resource, stack: Stack) -> str:
+    """Where a fix puts a store's customer-managed key: never a region outside the territory.
+
+    The store's own region when it is allowed; otherwise the allowed regions, saying the store has to
+    move there first (RES-001 reports where it is now).
+    """
+    allowed = stack.settings.allowed_regions
+    regions = stack.settings.regions_text()
+    region = store.region
+    if isinstance(region, str) and region in allowed:
+        return region
+    if isinstance(region, str) and region:
+        return f"{regions} (the store is in {region}, outside the territory: move it there first)"
+    return f"the store's region ({regions})"
+
+
+def key_arn_example(store: Resource, stack: Stack) -> str:
+    """A paste-ready key ARN shape in the territory's partition: `arn:aws-cn:kms:cn-north-1:<account>:key/<id>`."""
+    region = store.region if isinstance(store.region, str) else None
+    if region not in stack.settings.allowed_regions:
+        region = stack.settings.allowed_regions[0]
+    return f"arn:{stack.settings.partition}:kms:{region}:<account-id>:key/<key-id>"
+
+
+def judge_key(
+    store: Resource, holder: Resource, prop: str, ref: Any, stack: Stack, what: str, fix: str
+) -> Iterator[Any]:
+    """The common judgement of one key reference a store names (None: the service's default key).
+
+    Yields problems as rules do (strings, or `unknown(...)` Violations): an AWS managed or default key,
+    a key unknown until apply that no key of the stack explains, a key in another region than the store.
+    `what` names the setting ("Performance Insights key `performanceInsightsKmsKeyId`").
+    """
+    from policies.references import AT_APPLY
+    from policies.registry import unknown
+
+    if ref is None or ref == "":
+        yield f"{store.label}: {what} is not set, so the service's AWS managed key is used; {fix}"
+        return
+    if is_aws_managed(ref):
+        yield f"{store.label}: {what} is the AWS managed key {ref!r}, not a customer-managed key; {fix}"
+        return
+    key = resolve(holder, prop, ref, stack)
+    if key.text is UNKNOWN and key.resource is None:
+        yield unknown(
+            f"{store.label}: {what} is not known until apply and does not come from exactly one KMS key of "
+            f"this stack; {AT_APPLY}; {fix}"
+        )
+    elif in_other_region(key, store):
+        yield (
+            f"{store.label} is in {store.region} but {what} names {key.describe()}, which is in {key.region}; "
+            f"use a customer-managed key in {key_region_text(store, stack)}"
+        )

@@ -80,6 +80,9 @@ class Resource:
     name: str
     props: dict[str, Any]
     custom: bool = True
+    #: Read from another stack or an existing cloud resource (`op: read` in a preview, `external: true`
+    #: in state): context for joins and references, never this stack's finding.
+    external: bool = False
     provider: str | None = None
     parent: str | None = None
     dependencies: list[str] = field(default_factory=list)

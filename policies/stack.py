@@ -15,6 +15,7 @@ from typing import Any
 from policies.model import UNKNOWN, Resource
 from policies.settings import Settings
 from policies.tokens import (
+    ARN_IS_DESTINATION,
     S3_BUCKET_TYPES,
     bucket_side_kind,
 )
@@ -307,6 +308,8 @@ def _provider_name(urn: str) -> str | None:
 
 
 def _arn_partition(res: Resource) -> Any:
+    if res.type in ARN_IS_DESTINATION:
+        return None  # its `arn` is where it sends data, not where it lives
     arn = res.props.get("arn")
     if isinstance(arn, str):
         match = _ARN_REGION.match(arn)
@@ -316,7 +319,7 @@ def _arn_partition(res: Resource) -> Any:
 
 
 def _arn_region(res: Resource) -> str | None:
-    arn = res.props.get("arn")
+    arn = None if res.type in ARN_IS_DESTINATION else res.props.get("arn")
     if isinstance(arn, str):
         match = _ARN_REGION.match(arn)
         if match and _REGION_SHAPE.match(match.group(2)):

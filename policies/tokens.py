@@ -82,6 +82,43 @@ KMS_REPLICA_KEY = "aws:kms/replicaKey:ReplicaKey"
 KMS_REPLICA_EXTERNAL_KEY = "aws:kms/replicaExternalKey:ReplicaExternalKey"
 KMS_ALIAS = "aws:kms/alias:Alias"
 CLOUDTRAIL_TRAIL = "aws:cloudtrail/trail:Trail"
+MSK_CLUSTER = "aws:msk/cluster:Cluster"
+MQ_BROKER = "aws:mq/broker:Broker"
+SSM_PARAMETER = "aws:ssm/parameter:Parameter"
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
+LAMBDA_FUNCTION = "aws:lambda/function:Function"
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+ATHENA_WORKGROUP = "aws:athena/workgroup:Workgroup"
+EC2_INSTANCE = "aws:ec2/instance:Instance"
+EBS_ENCRYPTION_BY_DEFAULT = "aws:ebs/encryptionByDefault:EncryptionByDefault"
+EBS_DEFAULT_KMS_KEY = "aws:ebs/defaultKmsKey:DefaultKmsKey"
+DAX_CLUSTER = "aws:dax/cluster:Cluster"
+DOCDB_CLUSTER = "aws:docdb/cluster:Cluster"
+DOCDB_CLUSTER_PARAMETER_GROUP = "aws:docdb/clusterParameterGroup:ClusterParameterGroup"
+NEPTUNE_CLUSTER = "aws:neptune/cluster:Cluster"
+NEPTUNE_CLUSTER_PARAMETER_GROUP = "aws:neptune/clusterParameterGroup:ClusterParameterGroup"
+RDS_PROXY = "aws:rds/proxy:Proxy"
+RDS_SNAPSHOT_COPY = "aws:rds/snapshotCopy:SnapshotCopy"
+RDS_CLUSTER_SNAPSHOT_COPY = "aws:rds/clusterSnapshotCopy:ClusterSnapshotCopy"
+GLUE_SECURITY_CONFIGURATION = "aws:glue/securityConfiguration:SecurityConfiguration"
+OPENSEARCH_SERVERLESS_SECURITY_POLICY = "aws:opensearch/serverlessSecurityPolicy:ServerlessSecurityPolicy"
+COGNITO_USER_POOL = "aws:cognito/userPool:UserPool"
+SNS_TOPIC_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+EVENT_BUS = "aws:cloudwatch/eventBus:EventBus"
+EVENT_API_DESTINATION = "aws:cloudwatch/eventApiDestination:EventApiDestination"
+DYNAMODB_TABLE_EXPORT = "aws:dynamodb/tableExport:TableExport"
+DMS_ENDPOINT = "aws:dms/endpoint:Endpoint"
+DMS_S3_ENDPOINT = "aws:dms/s3Endpoint:S3Endpoint"
+S3_OBJECT_LOCK_TYPES = frozenset(
+    {
+        "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+        "aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2",
+    }
+)
+#: Types whose `arn` input is where they send data, not their own identity (an EventBridge target's
+#: `arn` is the function, queue or bus it delivers to): never read as the resource's own ARN.
+ARN_IS_DESTINATION = frozenset({EVENT_TARGET})
 LB_LISTENER_TYPES = frozenset(
     {
         "aws:lb/listener:Listener",

@@ -12,4 +12,5 @@ from policies.rules import (  # noqa: F401
     encryption_in_transit,
     residency,
     retention,
+    store_settings,
 )

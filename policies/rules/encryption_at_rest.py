@@ -19,20 +19,26 @@ from policies.registry import Violation, rule, unknown
 from policies.s3 import bucket_view, first
 from policies.stack import Stack
 from policies.tokens import (
+    ATHENA_WORKGROUP,
     BACKUP_VAULT,
     DYNAMODB_TABLE,
     DYNAMODB_TABLE_REPLICA,
     EBS_SNAPSHOT,
     EBS_SNAPSHOT_COPY,
     EBS_VOLUME,
+    ECR_REPOSITORY,
     EFS_FILE_SYSTEM,
+    EKS_CLUSTER,
     ELASTICACHE_REPLICATION_GROUP,
     ELASTICACHE_SERVERLESS,
     ELASTICSEARCH_DOMAIN,
     FIREHOSE_STREAM,
     KINESIS_STREAM,
     KMS_KEY,
+    LAMBDA_FUNCTION,
     LOG_GROUP,
+    MQ_BROKER,
+    MSK_CLUSTER,
     OPENSEARCH_DOMAIN,
     RDS_CLUSTER,
     RDS_INSTANCE,
@@ -42,6 +48,7 @@ from policies.tokens import (
     SECRET,
     SNS_TOPIC,
     SQS_QUEUE,
+    SSM_PARAMETER,
 )
 from policies.values import flag as as_flag
 
@@ -96,7 +103,7 @@ def s3_default_encryption(res: Resource, stack: Stack) -> Iterator[Problem]:
     where = f" in {source.label}" if source is not None and source is not res else ""
     fix = (
         f"set sseAlgorithm 'aws:kms' with kmsMasterKeyId = a customer-managed KMS key in "
-        f"{res.region if isinstance(res.region, str) else 'the bucket region'} and bucketKeyEnabled true"
+        f"{kms.key_region_text(res, stack)} ({kms.key_arn_example(res, stack)}) and bucketKeyEnabled true"
     )
     if view.encryption is UNKNOWN:
         yield unknown(f"{res.label}: its default encryption{where} is not known until apply; {fix}")
@@ -146,7 +153,7 @@ def _s3_key_problems(
     elif kms.in_other_region(key, res):
         yield (
             f"{res.label} is in {res.region} but its default encryption key {key.describe()}{where} is in "
-            f"{key.region}; use a customer-managed key in {res.region}"
+            f"{key.region}; use a customer-managed key in {kms.key_region_text(res, stack)}"
         )
 
 
@@ -161,6 +168,8 @@ class Declared:
     key: Any  # key reference, None or UNKNOWN
     #: The resource and input the key reference comes from, when not the store's own `key_input`.
     holder: tuple[Resource, str] | None = None
+    #: Where the settings come from when not the store itself (" (a read replica of X: ...)").
+    via: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +185,9 @@ class AtRest:
     default_key: str
     #: The inputs to set, for the message.
     fix: str
+    #: Whether the store has data of its own to encrypt (an SSM String parameter does not: only
+    #: SecureString is encrypted; a Lambda function only when it has environment variables).
+    applies: Callable[[Resource], bool] | None = None
 
 
 def _flag_and_key(
@@ -194,6 +206,138 @@ def _key_names_encryption(res: Resource, stack: Stack) -> Declared:
     """SQS and SNS: naming a key is what turns KMS encryption on (SSE-SQS is a key owned by SQS)."""
     key = res.props.get("kmsMasterKeyId")
     return Declared(True, key) if key is UNKNOWN or key else Declared(False, None)
+
+
+def _rds_instance(res: Resource, stack: Stack) -> Declared:
+    """A same-region read replica inherits its source's encryption and key: judge the source.
+
+    `replicateSourceDb` names the source by identifier (same region) or by ARN (another region). A
+    cross-region replica names its own key (kmsKeyId); without one it is unencrypted.
+    """
+    source_ref = res.props.get("replicateSourceDb")
+    if source_ref in (None, ""):
+        return Declared(as_flag(_get(res, "storageEncrypted")), _get(res, "kmsKeyId") or None)
+    source = _replica_source(res, stack, source_ref)
+    source_region = source.region if source is not None else _arn_region_of(source_ref)
+    cross_region = (
+        isinstance(source_region, str) and isinstance(res.region, str) and source_region != res.region
+    )
+    if cross_region:
+        key = _get(res, "kmsKeyId") or None
+        return Declared(True if key is not None else as_flag(_get(res, "storageEncrypted")), key)
+    if source is None:
+        shown = "unknown until apply" if source_ref is UNKNOWN else repr(source_ref)
+        return Declared(
+            UNKNOWN,
+            None,
+            via=(
+                f" (a read replica of {shown}, not a DB instance of this stack: it inherits that source's "
+                "encryption, which this input cannot show)"
+            ),
+        )
+    return Declared(
+        as_flag(_get(source, "storageEncrypted")),
+        _get(source, "kmsKeyId") or None,
+        holder=(source, "kmsKeyId"),
+        via=f" (a same-region read replica: it inherits the encryption of its source {source.label})",
+    )
+
+
+def _replica_source(res: Resource, stack: Stack, ref: Any) -> Resource | None:
+    if ref is UNKNOWN:
+        return referenced(stack, res, "replicateSourceDb", (RDS_INSTANCE,))
+    if not isinstance(ref, str):
+        return None
+    index = stack.memo("enc.rds_instances_by_name", _rds_instances_by_name)
+    found = index.get(ref)
+    if found is None and ref.startswith("arn:"):
+        found = index.get(ref.rsplit(":", 1)[-1])
+    return found or referenced(stack, res, "replicateSourceDb", (RDS_INSTANCE,))
+
+
+def _rds_instances_by_name(stack: Stack) -> dict[str, Resource]:
+    index: dict[str, Resource] = {}
+    for db in stack.of_type(RDS_INSTANCE):
+        for key in ("identifier", "id", "arn"):
+            value = db.props.get(key)
+            if isinstance(value, str) and value:
+                index.setdefault(value, db)
+    return index
+
+
+def _arn_region_of(ref: Any) -> Any:
+    if ref is UNKNOWN:
+        return UNKNOWN
+    if isinstance(ref, str) and ref.startswith("arn:"):
+        parts = ref.split(":")
+        return parts[3] if len(parts) > 3 and parts[3] else None
+    return None
+
+
+def _msk(res: Resource, stack: Stack) -> Declared:
+    """MSK always encrypts at rest; without encryptionAtRestKmsKeyArn it uses the AWS managed aws/kafka."""
+    return Declared(True, _get(res, "encryptionInfo", "encryptionAtRestKmsKeyArn") or None)
+
+
+def _mq_broker(res: Resource, stack: Stack) -> Declared:
+    """Amazon MQ: useAwsOwnedKey defaults to true; false without kmsKeyId means the AWS managed aws/mq."""
+    owned = _get(res, "encryptionOptions", "useAwsOwnedKey")
+    if owned is UNKNOWN:
+        return Declared(UNKNOWN, None)
+    if owned is None or as_flag(owned) is True:
+        return Declared(False, None)
+    return Declared(True, _get(res, "encryptionOptions", "kmsKeyId") or None)
+
+
+def _ssm_parameter(res: Resource, stack: Stack) -> Declared:
+    kind = res.props.get("type")
+    if kind is UNKNOWN:
+        return Declared(UNKNOWN, None)
+    return Declared(True, res.props.get("keyId") or None)
+
+
+def _is_secure_string(res: Resource) -> bool:
+    return res.props.get("type") in ("SecureString", UNKNOWN)
+
+
+def _ecr(res: Resource, stack: Stack) -> Declared:
+    kind = _get(res, "encryptionConfigurations", "encryptionType")
+    if kind is UNKNOWN:
+        return Declared(UNKNOWN, None)
+    if kind not in ("KMS", "KMS_DSSE"):
+        return Declared(False, None)
+    return Declared(True, _get(res, "encryptionConfigurations", "kmsKey") or None)
+
+
+def _has_environment(res: Resource) -> bool:
+    variables = _get(res, "environment", "variables")
+    return variables is UNKNOWN or bool(variables)
+
+
+def _eks(res: Resource, stack: Stack) -> Declared:
+    config = first(res.props.get("encryptionConfig"))
+    if config is UNKNOWN:
+        return Declared(UNKNOWN, None)
+    if not isinstance(config, dict):
+        return Declared(False, None)
+    resources = config.get("resources")
+    if resources is UNKNOWN:
+        return Declared(UNKNOWN, None)
+    if "secrets" not in (resources or []):
+        return Declared(False, None)
+    return Declared(True, _get(res, "encryptionConfig", "provider", "keyArn") or None)
+
+
+def _athena(res: Resource, stack: Stack) -> Declared:
+    option = _get(res, "configuration", "resultConfiguration", "encryptionConfiguration", "encryptionOption")
+    if option is UNKNOWN:
+        return Declared(UNKNOWN, None)
+    if option is None:
+        return Declared(False, None)
+    if option not in ("SSE_KMS", "CSE_KMS"):
+        return Declared(True, None)
+    key = _get(res, "configuration", "resultConfiguration", "encryptionConfiguration", "kmsKeyArn")
+    return Declared(True, key or None)
 
 
 def _kinesis(res: Resource, stack: Stack) -> Declared:
@@ -249,7 +393,7 @@ AT_REST: dict[str, AtRest] = {
         "kmsKeyArn",
     ),
     RDS_INSTANCE: AtRest(
-        _flag_and_key(("storageEncrypted",), ("kmsKeyId",)),
+        _rds_instance,
         "kmsKeyId",
         _NOT_ENCRYPTED,
         "the AWS managed key aws/rds",
@@ -410,6 +554,58 @@ AT_REST: dict[str, AtRest] = {
             "aws:fsx/ontapFileSystem:OntapFileSystem",
         )
     },
+    MSK_CLUSTER: AtRest(
+        _msk,
+        "encryptionInfo",
+        _NOT_ENCRYPTED,
+        "the AWS managed key aws/kafka",
+        "encryptionInfo.encryptionAtRestKmsKeyArn",
+    ),
+    MQ_BROKER: AtRest(
+        _mq_broker,
+        "encryptionOptions",
+        "is encrypted only with an AWS owned key (encryptionOptions.useAwsOwnedKey defaults to true)",
+        "the AWS managed key aws/mq",
+        "encryptionOptions {useAwsOwnedKey: false, kmsKeyId}",
+    ),
+    SSM_PARAMETER: AtRest(
+        _ssm_parameter,
+        "keyId",
+        _NOT_ENCRYPTED,
+        "the AWS managed key alias/aws/ssm",
+        "keyId on the SecureString parameter",
+        applies=_is_secure_string,
+    ),
+    ECR_REPOSITORY: AtRest(
+        _ecr,
+        "encryptionConfigurations",
+        "is encrypted with AES256 (keys owned by ECR), the default",
+        "the AWS managed key aws/ecr",
+        "encryptionConfigurations [{encryptionType: 'KMS', kmsKey}]",
+    ),
+    LAMBDA_FUNCTION: AtRest(
+        _flag_and_key(None, ("kmsKeyArn",)),
+        "kmsKeyArn",
+        _AWS_OWNED,
+        "the AWS managed key aws/lambda (for its environment variables)",
+        "kmsKeyArn (it encrypts the function's environment variables)",
+        applies=_has_environment,
+    ),
+    EKS_CLUSTER: AtRest(
+        _eks,
+        "encryptionConfig",
+        "does not envelope-encrypt Kubernetes secrets with a customer-managed key (no encryptionConfig for "
+        "'secrets')",
+        "an AWS owned key",
+        "encryptionConfig {resources: ['secrets'], provider: {keyArn}}",
+    ),
+    ATHENA_WORKGROUP: AtRest(
+        _athena,
+        "configuration",
+        "does not encrypt its query results (no configuration.resultConfiguration.encryptionConfiguration)",
+        "S3-managed keys (encryptionOption SSE_S3)",
+        "configuration.resultConfiguration.encryptionConfiguration {encryptionOption: 'SSE_KMS', kmsKeyArn}",
+    ),
     "aws:memorydb/cluster:Cluster": AtRest(
         _flag_and_key(None, ("kmsKeyArn",)),
         "kmsKeyArn",
@@ -435,37 +631,45 @@ def store_encryption(res: Resource, stack: Stack) -> Iterator[Problem]:
     if not stack.holds_personal_data(res):
         return
     spec = AT_REST[res.type]
+    if spec.applies is not None and not spec.applies(res):
+        return
     declared = spec.read(res, stack)
     encrypted, ref = declared.encrypted, declared.key
-    fix = f"set {spec.fix}, naming a customer-managed KMS key in {_region_text(res)}"
+    via = declared.via
+    fix = f"set {spec.fix}, naming a customer-managed KMS key in {kms.key_region_text(res, stack)}"
+    if declared.holder is not None and declared.holder[0].type == res.type:
+        # A same-region read replica: the source is what to fix.
+        source = declared.holder[0]
+        fix = (
+            f"set {spec.fix} on its source {source.label}, naming a customer-managed KMS key in "
+            f"{kms.key_region_text(source, stack)} (a replica cannot be encrypted apart from its source)"
+        )
     if encrypted is UNKNOWN:
-        yield unknown(f"{res.label}: whether it is encrypted is not known until apply; {fix}")
+        yield unknown(f"{res.label}: whether it is encrypted is not known until apply{via}; {fix}")
         return
     if encrypted is not True:
-        yield f"{res.label} {spec.when_off}; {fix}"
+        yield f"{res.label} {spec.when_off}{via}; {fix}"
         return
     if ref is None:
-        yield f"{res.label} is encrypted with {spec.default_key}, not a customer-managed key; {fix}"
+        yield f"{res.label} is encrypted with {spec.default_key}, not a customer-managed key{via}; {fix}"
         return
     if kms.is_aws_managed(ref):
-        yield f"{res.label} is encrypted with the AWS managed key {ref!r}, not a customer-managed key; {fix}"
+        yield (
+            f"{res.label} is encrypted with the AWS managed key {ref!r}, not a customer-managed key{via}; {fix}"
+        )
         return
     holder, key_input = declared.holder or (res, spec.key_input)
     key = kms.resolve(holder, key_input, ref, stack)
     if key.text is UNKNOWN and key.resource is None:
         yield unknown(
-            f"{res.label}: its KMS key is not known until apply and does not come from exactly one KMS key of "
-            f"this stack; {AT_APPLY}; {fix}"
+            f"{res.label}: its KMS key{via} is not known until apply and does not come from exactly one KMS key "
+            f"of this stack; {AT_APPLY}; {fix}"
         )
     elif kms.in_other_region(key, res):
         yield (
             f"{res.label} is in {res.region} but its KMS key {key.describe()} is in {key.region}; "
-            f"use a customer-managed key in {res.region}"
+            f"use a customer-managed key in {kms.key_region_text(res, stack)}"
         )
-
-
-def _region_text(res: Resource) -> str:
-    return res.region if isinstance(res.region, str) else "the store's region"
 
 
 # -- ENC-003: key rotation ---------------------------------------------------------------------------

@@ -18,23 +18,33 @@ from typing import Any
 
 from policies.coverage import CATALOGUED_PACKAGES, classify
 from policies.model import UNKNOWN, Resource, Severity
+from policies.references import referenced
 from policies.registry import Violation, rule, unknown
 from policies.s3 import as_list, bucket_view, first
 from policies.stack import PROVIDER_PREFIX, Stack, is_default_provider, package_of
 from policies.tokens import (
+    ARN_IS_DESTINATION,
     BACKUP_PLAN,
     DATA_STORES,
+    DMS_ENDPOINT,
+    DMS_S3_ENDPOINT,
     DYNAMODB_GLOBAL_TABLE,
     DYNAMODB_TABLE,
+    DYNAMODB_TABLE_EXPORT,
     EFS_REPLICATION,
+    EVENT_API_DESTINATION,
+    EVENT_TARGET,
     FIREHOSE_STREAM,
     KMS_REPLICA_EXTERNAL_KEY,
     KMS_REPLICA_KEY,
     LOG_DESTINATION,
     LOG_SUBSCRIPTION_FILTER,
+    RDS_CLUSTER_SNAPSHOT_COPY,
     RDS_INSTANCE_AUTOMATED_BACKUPS_REPLICATION,
+    RDS_SNAPSHOT_COPY,
     S3_BUCKET_TYPES,
     SECRET,
+    SNS_TOPIC_SUBSCRIPTION,
     side_types,
 )
 
@@ -359,7 +369,23 @@ _ARN_DESTINATIONS = {
     LOG_SUBSCRIPTION_FILTER: ("destinationArn", "log subscription destination"),
     LOG_DESTINATION: ("targetArn", "log destination target"),
     DYNAMODB_KINESIS_DESTINATION: ("streamArn", "Kinesis stream the table streams changes to"),
+    # An EventBridge target's `arn` is where matching events go (a function, queue, stream or another
+    # region's event bus), not the target's own identity.
+    EVENT_TARGET: ("arn", "event target destination `arn`"),
 }
+#: Snapshot copies: where the copy is placed when not in the resource's own region.
+_SNAPSHOT_COPIES = frozenset({RDS_SNAPSHOT_COPY, RDS_CLUSTER_SNAPSHOT_COPY})
+#: SNS protocols whose endpoint is an ARN of an AWS resource.
+_SNS_ARN_PROTOCOLS = frozenset({"sqs", "lambda", "firehose", "application"})
+#: DMS target settings blocks: (block, key, kind) with kind "bucket", "arn" or "host".
+_DMS_TARGETS = (
+    ("s3Settings", "bucketName", "bucket"),
+    ("redshiftSettings", "bucketName", "bucket"),
+    ("kinesisSettings", "streamArn", "arn"),
+    ("kafkaSettings", "broker", "host"),
+    ("elasticsearchSettings", "endpointUri", "host"),
+    ("redisSettings", "serverName", "host"),
+)
 
 COPY_TYPES = frozenset(
     S3_BUCKET_TYPES
@@ -375,7 +401,13 @@ COPY_TYPES = frozenset(
         KMS_REPLICA_EXTERNAL_KEY,
         EFS_REPLICATION,
         FIREHOSE_STREAM,
+        SNS_TOPIC_SUBSCRIPTION,
+        EVENT_API_DESTINATION,
+        DYNAMODB_TABLE_EXPORT,
+        DMS_ENDPOINT,
+        DMS_S3_ENDPOINT,
     }
+    | _SNAPSHOT_COPIES
 )
 
 
@@ -757,7 +789,144 @@ def _external_endpoint(copy: _Copy, url: Any, what: str, fix: str) -> Violation 
     )
 
 
+def _snapshot_copy(res: Resource, stack: Stack) -> Iterator[Violation | None]:
+    """A snapshot copy is placed in `destinationRegion` when set, else in the resource's own region (RES-001)."""
+    region = res.props.get("destinationRegion")
+    if region in (None, ""):
+        return
+    yield _Copy(res, stack).region(
+        region,
+        "destinationRegion of the snapshot copy",
+        f"set destinationRegion to {stack.settings.regions_text()}, or remove it to copy within the region",
+    )
+
+
+def _sns_subscription(res: Resource, stack: Stack) -> Iterator[Violation | None]:
+    copy = _Copy(res, stack)
+    regions = stack.settings.regions_text()
+    protocol = res.props.get("protocol")
+    endpoint = res.props.get("endpoint")
+    if protocol is UNKNOWN:
+        yield copy.unknown(
+            f"{res.label}: its protocol is not known until apply, so its endpoint cannot be judged"
+        )
+        return
+    if not isinstance(protocol, str):
+        return
+    protocol = protocol.lower()
+    fix = (
+        f"subscribe an SQS queue or Lambda function in {regions} (protocol 'sqs'/'lambda', endpoint "
+        f"arn:aws-cn:...), or an https endpoint of an AWS service in {regions}"
+    )
+    if protocol == "http":
+        shown = "an endpoint unknown until apply" if endpoint is UNKNOWN else _short(str(endpoint))
+        yield copy.found(
+            f"{res.label} delivers messages in cleartext to {shown} (protocol 'http'): anyone on the path reads "
+            f"the personal data they carry; use protocol 'https' and {fix}"
+        )
+        if isinstance(endpoint, str):
+            yield _external_endpoint(copy, endpoint, "endpoint", fix)
+    elif protocol == "https":
+        yield _external_endpoint(copy, endpoint, "endpoint", fix)
+    elif protocol in _SNS_ARN_PROTOCOLS:
+        yield copy.arn(endpoint, f"{protocol} endpoint", fix, "endpoint")
+
+
+def _api_destination(res: Resource, stack: Stack) -> Iterator[Violation | None]:
+    copy = _Copy(res, stack)
+    fix = (
+        f"invoke only endpoints in {stack.settings.regions_text()} (an API Gateway or service endpoint "
+        "*.cn-north-1.amazonaws.com.cn), or remove the API destination"
+    )
+    url = res.props.get("invocationEndpoint")
+    if isinstance(url, str) and url.lower().startswith("http://"):
+        yield copy.found(
+            f"{res.label} sends events in cleartext to {_short(url)} (`invocationEndpoint`); use https and {fix}"
+        )
+    yield _external_endpoint(copy, url, "invocationEndpoint", fix)
+
+
+def _table_export(res: Resource, stack: Stack) -> Iterator[Violation | None]:
+    copy = _Copy(res, stack)
+    regions = stack.settings.regions_text()
+    fix = f"export only to a bucket of this account in {regions}"
+    owner = res.props.get("s3BucketOwner")
+    if owner is UNKNOWN:
+        yield copy.unknown(f"{res.label}: s3BucketOwner is not known until apply; {fix}")
+    elif isinstance(owner, str) and owner:
+        account = _account_of(res.props.get("tableArn"))
+        if account is None:
+            table = referenced(stack, res, "tableArn", (DYNAMODB_TABLE,))
+            account = _account_of(table.props.get("arn")) if table is not None else None
+        if account is None:
+            yield copy.unknown(
+                f"{res.label} exports to a bucket owned by account {owner} (s3BucketOwner), and the table's own "
+                f"account is not known until apply; remove s3BucketOwner unless it is this account: {fix}"
+            )
+        elif account != owner:
+            yield copy.found(
+                f"{res.label} exports the table to a bucket owned by another account, {owner} (s3BucketOwner; "
+                f"the table is in {account}): the copy leaves this account's control; {fix}"
+            )
+    yield copy.bucket(res.props.get("s3Bucket"), "export bucket `s3Bucket`", fix, "s3Bucket")
+
+
+def _account_of(arn: Any) -> str | None:
+    if isinstance(arn, str) and arn.startswith("arn:"):
+        parts = arn.split(":")
+        if len(parts) > 4 and parts[4].isdigit():
+            return parts[4]
+    return None
+
+
+def _dms_endpoint(res: Resource, stack: Stack) -> Iterator[Violation | None]:
+    """A DMS target endpoint is where migrated data lands; a source endpoint only reads."""
+    copy = _Copy(res, stack)
+    regions = stack.settings.regions_text()
+    fix = f"migrate only into targets in {regions} (AWS endpoints *.{stack.settings.allowed_regions[0]}.amazonaws.com.cn)"
+    kind = res.props.get("endpointType")
+    if kind is UNKNOWN:
+        yield copy.unknown(
+            f"{res.label}: endpointType is not known until apply, so its destination cannot be judged"
+        )
+        return
+    if kind != "target":
+        return
+    if res.type == DMS_S3_ENDPOINT:
+        yield copy.bucket(res.props.get("bucketName"), "target bucket `bucketName`", fix, "bucketName")
+        return
+    server = res.props.get("serverName")
+    if server is not None:
+        yield _endpoint_region(copy, server, "`serverName`", fix)
+    for block, key, kind_of in _DMS_TARGETS:
+        raw = res.props.get(block)
+        settings = first(raw)
+        if settings is None:
+            continue
+        if raw is UNKNOWN or settings is UNKNOWN:
+            yield copy.unknown(
+                f"{res.label}: `{block}` is not known until apply, so its target cannot be checked"
+            )
+            continue
+        if not isinstance(settings, dict) or settings.get(key) is None:
+            continue
+        value = settings.get(key)
+        what = f"`{block}.{key}`"
+        if kind_of == "bucket":
+            yield copy.bucket(value, f"target bucket {what}", fix, block)
+        elif kind_of == "arn":
+            yield copy.arn(value, f"target {what}", fix, block)
+        else:
+            yield _endpoint_region(copy, value, what, fix)
+
+
 _COPY_CHECKS = {
+    SNS_TOPIC_SUBSCRIPTION: _sns_subscription,
+    EVENT_API_DESTINATION: _api_destination,
+    DYNAMODB_TABLE_EXPORT: _table_export,
+    DMS_ENDPOINT: _dms_endpoint,
+    DMS_S3_ENDPOINT: _dms_endpoint,
+    **{t: _snapshot_copy for t in _SNAPSHOT_COPIES},
     DYNAMODB_TABLE: _dynamodb_replicas,
     DYNAMODB_GLOBAL_TABLE: _dynamodb_replicas,
     SECRET: _secret_replicas,
@@ -802,8 +971,10 @@ def arns_in_china_partition(res: Resource, stack: Stack) -> Iterator[str]:
     # Only what the program declared: computed outputs (a Lambda's invokeArn) follow from the region,
     # which RES-001/RES-002 judge. Sources without inputs (live inventory) are scanned whole.
     declared = res.input_keys
+    # Where `arn` is a destination (an EventBridge target's), it is not the resource's own identity.
+    own = _OWN_KEYS - {"arn"} if res.type in ARN_IS_DESTINATION else _OWN_KEYS
     for key, value in props.items():
-        if key not in _OWN_KEYS and (not declared or key in declared):
+        if key not in own and (not declared or key in declared):
             _collect(value, key, hits)
     for path, found in hits.items():
         arn, where = found[0]

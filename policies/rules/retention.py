@@ -13,12 +13,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from policies.model import UNKNOWN, Resource, Severity
+from policies.references import referenced
 from policies.registry import Violation, rule, unknown
 from policies.rules.audit import audit_index, retention_category, tri_all, tri_any
 from policies.s3 import LifecycleRule, as_list, first
 from policies.settings import Category
 from policies.stack import Stack
-from policies.tokens import DYNAMODB_TABLE, LOG_GROUP, S3_BUCKET_TYPES
+from policies.tokens import BACKUP_PLAN, DYNAMODB_TABLE, KINESIS_STREAM, LOG_GROUP, S3_BUCKET_TYPES
 from policies.values import BadNumber, whole_number
 
 #: The values CloudWatch Logs accepts for retentionInDays (0 or absent: never expire).
@@ -412,3 +413,206 @@ def _table_ttl(res: Resource, category: Category) -> Iterator[str | Violation]:
         f"{res.label} holds personal data ({_kind(category)}) but its items never expire: enable ttl with an "
         f"attributeName and set that attribute so items expire within {maximum} days"
     )
+
+
+# -- RET-004 -------------------------------------------------------------------------------------------
+
+BACKUP_SELECTION = "aws:backup/selection:Selection"
+#: DynamoDB keeps point-in-time recovery data this many days unless recoveryPeriodInDays says otherwise.
+PITR_DEFAULT_DAYS = 35
+#: Kinesis keeps records this many hours unless retentionPeriod says otherwise.
+KINESIS_DEFAULT_HOURS = 24
+
+
+@rule(
+    id="RET-004",
+    title="Backups, locks, streams and recovery windows keep personal data no longer than its maximum",
+    severity=Severity.MEDIUM,
+    types=S3_BUCKET_TYPES | {BACKUP_PLAN, KINESIS_STREAM, DYNAMODB_TABLE},
+    remediation=(
+        "Keep every copy within the data category's maximum retention: an Object Lock defaultRetention, a "
+        "backup plan rule's lifecycle.deleteAfter (and its copy actions'), a Kinesis stream's retentionPeriod "
+        "(hours) and a DynamoDB table's pointInTimeRecovery.recoveryPeriodInDays (35 when unset)."
+    ),
+)
+def copies_expire(res: Resource, stack: Stack) -> Iterator[str | Violation]:
+    """The copies a store keeps besides its live data (locked versions, backups, stream records, recovery
+    points) are deleted within the category's maximum, so a deletion request is honoured everywhere."""
+    if res.type == BACKUP_PLAN:
+        yield from _backup_plan(res, stack)
+        return
+    category = (
+        retention_category(res, stack)
+        if res.type in S3_BUCKET_TYPES
+        else stack.settings.category_of(res.tags)
+    )
+    maximum = category.max_retention_days
+    if not category.personal or maximum is None:
+        return
+    if res.type in S3_BUCKET_TYPES:
+        yield from _object_lock_retention(res, stack, category, maximum)
+    elif res.type == KINESIS_STREAM:
+        yield from _kinesis_retention(res, category, maximum)
+    else:
+        yield from _pitr_retention(res, category, maximum)
+
+
+def _object_lock_retention(
+    res: Resource, stack: Stack, category: Category, maximum: int
+) -> Iterator[str | Violation]:
+    view = audit_index(stack).view(res)
+    if view.object_lock_enabled is False:
+        return
+    days = view.object_lock_days
+    fix = (
+        f"lower the Object Lock defaultRetention to at most {maximum} days (defaultRetention.days: {maximum})"
+    )
+    if days is UNKNOWN:
+        yield unknown(f"{res.label}: its Object Lock default retention is not known until apply; {fix}")
+    elif isinstance(days, BadNumber):
+        yield f"{res.label}: in its Object Lock configuration, {days.describe(view.object_lock_days_prop, 'days')}; {fix}"
+    elif isinstance(days, int) and days > maximum:
+        mode = view.object_lock_mode if isinstance(view.object_lock_mode, str) else "a"
+        yield (
+            f"{res.label} locks every new object for {days} days (Object Lock defaultRetention, {mode} mode), longer "
+            f"than the {maximum}-day maximum for {_kind(category)}: nobody can delete the personal data in time, "
+            f"not even on request; {fix} (a legal hold, not a default retention, keeps what a court requires)"
+        )
+
+
+def _kinesis_retention(res: Resource, category: Category, maximum: int) -> Iterator[str | Violation]:
+    hours = whole_number(res.props.get("retentionPeriod"))
+    fix = f"set retentionPeriod to at most {maximum * 24} hours ({maximum} days)"
+    if hours is UNKNOWN:
+        yield unknown(f"{res.label}: retentionPeriod is not known until apply; {fix}")
+    elif isinstance(hours, BadNumber):
+        yield f"{res.label}: {hours.describe('retentionPeriod', 'hours')}; {fix}"
+    elif isinstance(hours, int) and hours > maximum * 24:
+        yield (
+            f"{res.label} keeps its records {hours} hours (retentionPeriod), longer than the {maximum}-day maximum "
+            f"for {_kind(category)}; {fix}"
+        )
+
+
+def _pitr_retention(res: Resource, category: Category, maximum: int) -> Iterator[str | Violation]:
+    pitr = first(res.props.get("pointInTimeRecovery"))
+    if pitr is UNKNOWN:
+        yield unknown(f"{res.label}: pointInTimeRecovery is not known until apply")
+        return
+    if not isinstance(pitr, dict):
+        return
+    enabled = pitr.get("enabled")
+    if enabled is UNKNOWN:
+        yield unknown(f"{res.label}: pointInTimeRecovery.enabled is not known until apply")
+        return
+    if enabled is not True and str(enabled).lower() != "true":
+        return
+    fix = f"set pointInTimeRecovery.recoveryPeriodInDays to at most {maximum}"
+    days = whole_number(pitr.get("recoveryPeriodInDays"))
+    if days is UNKNOWN:
+        yield unknown(
+            f"{res.label}: pointInTimeRecovery.recoveryPeriodInDays is not known until apply; {fix}"
+        )
+        return
+    if isinstance(days, BadNumber):
+        yield f"{res.label}: {days.describe('pointInTimeRecovery.recoveryPeriodInDays', 'days')}; {fix}"
+        return
+    shown = (
+        f"{days} days (recoveryPeriodInDays)"
+        if days
+        else f"{PITR_DEFAULT_DAYS} days (recoveryPeriodInDays unset)"
+    )
+    days = days or PITR_DEFAULT_DAYS
+    if days > maximum:
+        yield (
+            f"{res.label} keeps point-in-time recovery data {shown}, longer than the {maximum}-day maximum for "
+            f"{_kind(category)}: a deleted item can be restored after it must be gone; {fix}"
+        )
+
+
+def _backup_plan(res: Resource, stack: Stack) -> Iterator[str | Violation]:
+    category, why = _plan_category(res, stack)
+    maximum = category.max_retention_days
+    if not category.personal or maximum is None:
+        return
+    rules = res.props.get("rules")
+    if rules is UNKNOWN:
+        yield unknown(
+            f"{res.label}: its rules are not known until apply, so how long backups are kept cannot be checked"
+        )
+        return
+    for i, plan_rule in enumerate(as_list(rules)):
+        if not isinstance(plan_rule, dict):
+            yield unknown(f"{res.label}: rule #{i + 1} is not known until apply")
+            continue
+        name = plan_rule.get("ruleName") if isinstance(plan_rule.get("ruleName"), str) else f"#{i + 1}"
+        places = [(f"rule '{name}'", "lifecycle.deleteAfter", plan_rule.get("lifecycle"))]
+        actions = plan_rule.get("copyActions")
+        if actions is UNKNOWN:
+            yield unknown(f"{res.label}: the copy actions of rule '{name}' are not known until apply")
+            actions = []
+        for j, action in enumerate(as_list(actions)):
+            if isinstance(action, dict):
+                places.append(
+                    (
+                        f"rule '{name}' copy action #{j + 1}",
+                        f"copyActions[{j}].lifecycle.deleteAfter",
+                        action.get("lifecycle"),
+                    )
+                )
+        for where, prop, lifecycle in places:
+            fix = f"set {prop} to at most {maximum} days"
+            block = first(lifecycle)
+            after = (
+                UNKNOWN
+                if block is UNKNOWN
+                else whole_number(block.get("deleteAfter"))
+                if isinstance(block, dict)
+                else None
+            )
+            if after is UNKNOWN:
+                yield unknown(f"{res.label}: {where}: {prop} is not known until apply; {fix}")
+            elif isinstance(after, BadNumber):
+                yield f"{res.label}: in {where}, {after.describe(prop, 'days')}; {fix}"
+            elif after is None or after == 0:
+                yield (
+                    f"{res.label}: {where} never deletes its recovery points ({prop} not set), so backups of "
+                    f"{why} ({_kind(category)}, at most {maximum} days) are kept forever; {fix}"
+                )
+            elif after > maximum:
+                yield (
+                    f"{res.label}: {where} keeps recovery points {after} days ({prop}), longer than the {maximum}-day "
+                    f"maximum for {why} ({_kind(category)}); {fix}"
+                )
+
+
+def _plan_category(plan: Resource, stack: Stack) -> tuple[Category, str]:
+    """The strictest category among what the plan backs up (its selections' resources of this stack);
+    the plan's own classification when it is tagged; else the fail-safe category of untagged data."""
+    settings = stack.settings
+    key, _value = settings.classification(plan.tags)
+    if key is not None:
+        return settings.category_of(plan.tags), "the data it backs up"
+    stores = stack.memo("ret.backup_selected", _selected_stores).get(plan.urn, [])
+    categories = [settings.category_of(s.tags) for s in stores]
+    bounded = [c for c in categories if c.personal and c.max_retention_days is not None]
+    if bounded:
+        strictest = min(bounded, key=lambda c: c.max_retention_days)
+        store = next(s for s in stores if settings.category_of(s.tags) is strictest)
+        return strictest, f"{store.label}"
+    if categories:
+        return categories[0], "the data it backs up"
+    return settings.category_of(plan.tags), "the data it backs up (untagged, treated as unclassified)"
+
+
+def _selected_stores(stack: Stack) -> dict[str, list[Resource]]:
+    out: dict[str, list[Resource]] = {}
+    for selection in stack.of_type(BACKUP_SELECTION):
+        plan = referenced(stack, selection, "planId", (BACKUP_PLAN,))
+        if plan is None:
+            continue
+        for urn in selection.property_dependencies.get("resources", ()):
+            store = stack.by_urn.get(urn)
+            if store is not None:
+                out.setdefault(plan.urn, []).append(store)
+    return out

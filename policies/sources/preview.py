@@ -11,6 +11,8 @@ from policies.sources.state import config_of as _config
 
 #: Steps after which the resource no longer exists: nothing of theirs is deployed.
 _GONE = frozenset({"delete", "delete-replaced", "discard", "discard-replaced", "remove-pending-replace"})
+#: Steps that read an existing resource (`aws.s3.Bucket.get`, a resource of another stack): context only.
+_READS = frozenset({"read", "read-replacement"})
 
 
 def matches(doc: Any) -> bool:
@@ -54,7 +56,10 @@ def parse(doc: dict[str, Any], source: str) -> tuple[list[Resource], dict[str, A
             # ones (region, ARN) are in the old state. Inputs still win where both say something.
             state = {**state, "outputs": old["outputs"]}
         try:
-            by_urn[urn] = resource_from_state(state, provider=step.get("provider"))
+            resource = resource_from_state(state, provider=step.get("provider"))
+            if op in _READS:
+                resource.external = True
+            by_urn[urn] = resource
         except MalformedState as exc:
             raise InputError(f"step {i} ({urn}): {exc}; the preview is damaged", source=source) from None
     config = doc.get("config")

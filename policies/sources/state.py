@@ -137,6 +137,7 @@ def resource_from_state(state: dict[str, Any], *, provider: str | None = None) -
         name=name_of(urn),
         props=props,
         custom=bool(state.get("custom", True)),
+        external=state.get("external") is True,
         provider=state.get("provider") or provider,
         parent=state.get("parent"),
         dependencies=[d for d in deps if isinstance(d, str)],
