@@ -462,8 +462,8 @@ def verify(directory: Path, head: str | None = None) -> Verification:
                 )
             else:
                 out.problem = (
-                    f"{previous[0]} was edited after it was written: {name} records its sha256 as "
-                    f"{record.get('previous')}, it now hashes to {previous[1]}"
+                    f"{previous[0]} was edited after it was written (or {name} was replaced): {name} records "
+                    f"its sha256 as {record.get('previous')}, it now hashes to {previous[1]}"
                 )
             return out
         for entry in record.get("manifests") or ():

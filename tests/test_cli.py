@@ -178,7 +178,7 @@ def test_check_command_never_imports_cloud_sdks():
     code = (
         "import sys, runpy, atexit\n"
         "atexit.register(lambda: print('LOADED', [m for m in ('pulumi_aws', 'boto3', 'kopf', 'pulumi', "
-        "'parliament', 'grpc') if m in sys.modules]))\n"
+        "'parliament', 'grpc', 'trestle', 'jinja2') if m in sys.modules]))\n"
         f"sys.argv = ['residency', 'check', {NONCOMPLIANT!r}, {COMPLIANT!r}, '--format', 'sarif']\n"
         "runpy.run_module('policies.cli', run_name='__main__')\n"
     )

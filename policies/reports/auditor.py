@@ -152,6 +152,8 @@ class AuditView:
     notices: list[str]
     metadata: RunMetadata | None
     saved_inputs: list[str] = field(default_factory=list)
+    #: The privacy policy line by line, each with the clauses (anchor, controls) quoted from it.
+    policy_lines: list[tuple[str, list[ClauseView]]] = field(default_factory=list)
 
     @property
     def matrix_counts(self) -> dict[str, int]:
@@ -292,7 +294,27 @@ def build(
         notices=list(result.notices),
         metadata=metadata,
         saved_inputs=list(saved_inputs or ()),
+        policy_lines=_policy_lines(policy_text, clauses) if policy_text else [],
     )
+
+
+def _policy_lines(policy_text: str, clauses: list[ClauseView]) -> list[tuple[str, list[ClauseView]]]:
+    """Every non-empty line of the policy text (a heading, a paragraph or a bullet) with the clauses
+    that quote it or that it contains, so an auditor can start from the policy itself."""
+    normalised = [(_norm(c.text), c) for c in clauses]
+    lines = []
+    for raw in policy_text.splitlines():
+        line = _norm(raw)
+        if not line:
+            continue
+        linked = [c for text, c in normalised if text in line or line in text]
+        lines.append((line, linked))
+    # A lead-in ("We may update ... from time to time,") obliges through the bullet that follows it.
+    for index in range(len(lines) - 2, -1, -1):
+        line, linked = lines[index]
+        if not linked and line.endswith((",", ":")):
+            lines[index] = (line, lines[index + 1][1])
+    return lines
 
 
 _STATUS_ORDER = {FAILED: 0, NOT_EVALUATED: 1, WAIVED: 2, PASSED: 3}
