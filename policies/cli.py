@@ -395,6 +395,52 @@ def verify_evidence(
 
 @app.command()
 @_guard
+def audit(
+    region: Annotated[
+        list[str] | None,
+        typer.Option("--region", help="Region to audit (repeatable); default: cn-north-1 and cn-northwest-1."),
+    ] = None,
+    endpoint_url: Annotated[
+        str | None, typer.Option("--endpoint-url", help="AWS endpoint (a moto server, a VPC endpoint).")
+    ] = None,
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="table, json, sarif, junit or markdown.")
+    ] = "table",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE.")] = None,
+    fail_on: Annotated[
+        str,
+        typer.Option("--fail-on", help="Lowest severity that fails: critical, high, medium, low or none."),
+    ] = "low",
+    against: Annotated[
+        str | None,
+        typer.Option("--against", help="`pulumi stack export` to compare with: drift is DRIFT-001/002/003."),
+    ] = None,
+    evidence: Annotated[Path | None, typer.Option("--evidence", help="Append a run record to DIR.")] = None,
+    catalog: Annotated[
+        Path | None, typer.Option("--catalog", help="Controls catalogue to use instead of the built-in one.")
+    ] = None,
+    max_workers: Annotated[int, typer.Option("--max-workers", help="Concurrent AWS calls.")] = 16,
+) -> None:
+    """Audit the live AWS account with the same rules, and its drift from Pulumi's state."""
+    from policies.reports import FORMATS
+
+    fmt, level = format.lower(), fail_on.lower()
+    if fmt not in FORMATS:
+        _fail(f"--format {format!r} is not one of {', '.join(FORMATS)}")
+    if level not in SEVERITIES:
+        _fail(f"--fail-on {fail_on!r} is not one of {', '.join(SEVERITIES)}")
+    from policies.audit import audit_command
+
+    code = audit_command(
+        regions=region or (), endpoint_url=endpoint_url, fmt=fmt, output=output, fail_on=level,
+        against=against, evidence=evidence, catalog_path=catalog, max_workers=max_workers, write=_write,
+        echo=typer.echo, verdict_line=_verdict_line, coverage_line=_coverage_line,
+    )  # fmt: skip
+    raise typer.Exit(code)
+
+
+@app.command()
+@_guard
 def demo(
     fixtures: Annotated[
         Path | None,

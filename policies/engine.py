@@ -36,6 +36,8 @@ class Result:
     coverage: Coverage = field(default_factory=Coverage)
     #: Classifications that relax a rule (non-personal, longer retention), with where they came from.
     declarations: list[Declaration] = field(default_factory=list)
+    #: `residency audit` only: the drift summary (policies/drift.py); None for every other command.
+    drift: dict[str, Any] | None = None
 
     def by_severity(self, *, include_waived: bool = False) -> dict[str, int]:
         counts = Counter(f.severity.value for f in self.findings if include_waived or not f.waived)
@@ -59,6 +61,8 @@ class Result:
             "coverage": self.coverage.to_json(),
             "declarations": [d.to_json() for d in self.declarations],
             "notices": list(self.notices),
+            # The key exists only where drift was looked for (`residency audit`), always there.
+            **({"drift": self.drift} if self.drift is not None else {}),
         }
 
 

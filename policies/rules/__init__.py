@@ -10,6 +10,7 @@ from policies.rules import (  # noqa: F401
     coverage,
     encryption_at_rest,
     encryption_in_transit,
+    live,
     residency,
     retention,
     store_settings,
