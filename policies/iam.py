@@ -58,11 +58,40 @@ DATA_SERVICES = frozenset(
         "athena",
         "neptune-db",
         "timestream",
+        # Cognito user pools and sync datasets hold people's profiles (phone numbers, e-mail addresses).
+        "cognito-idp",
+        "cognito-sync",
     }
+)
+
+#: Services whose write actions run code or route data on behalf of other identities: invoking or
+#: replacing any function runs it with that function's role; a rule, pipe, schedule or state machine
+#: on any bus sends its events anywhere; a DMS or DataSync task copies a store somewhere else.
+DATA_FLOW_SERVICES = frozenset(
+    {"lambda", "events", "pipes", "scheduler", "states", "dms", "datasync", "appflow", "firehose", "glue"}
 )
 
 #: Access levels that read or change data (not List, Tagging or Permissions management).
 DATA_ACCESS_LEVELS = frozenset({"Read", "Write"})
+
+#: How AWS names the Read actions that return a resource's metadata or configuration, not its data:
+#: `Describe*` everywhere (dynamodb:DescribeTable, kms:DescribeKey), the bucket-level reads of S3
+#: (s3:GetBucketLocation, s3:GetBucketPolicy) and `Get...` reads of attributes, settings and policies
+#: (sqs:GetQueueAttributes, sns:GetTopicAttributes, secretsmanager:GetResourcePolicy). Applied to the
+#: access level and name the IAM reference gives each action, so it classifies actions AWS adds later.
+_METADATA_READ_PREFIXES = ("Describe", "GetBucket")
+_METADATA_READ_SUFFIXES = (
+    "Attributes",
+    "Location",
+    "Policy",
+    "PolicyStatus",
+    "Configuration",
+    "Tagging",
+    "Acl",
+    "Url",
+    "Status",
+    "Versioning",
+)
 
 #: Data access the reference files under another access level: `rds-db:connect` ("Permissions
 #: management") logs in to a database as a database user.
@@ -84,11 +113,25 @@ class Privilege:
         return f"{self.service}:{self.name}"
 
     @property
+    def metadata_only(self) -> bool:
+        """A Read action that returns metadata or configuration, not the data (see the naming note)."""
+        if self.access_level != "Read":
+            return False
+        return self.name.startswith(_METADATA_READ_PREFIXES) or (
+            self.name.startswith("Get") and self.name.endswith(_METADATA_READ_SUFFIXES)
+        )
+
+    @property
     def data_plane(self) -> bool:
         """Reads or writes data in a data store, and could be scoped to named resources."""
-        if self.service not in DATA_SERVICES or not self.resource_types:
+        if self.service not in DATA_SERVICES or not self.resource_types or self.metadata_only:
             return False
         return self.access_level in DATA_ACCESS_LEVELS or self.action.lower() in EXTRA_DATA_PLANE_ACTIONS
+
+    @property
+    def data_flow(self) -> bool:
+        """Runs code or routes data on behalf of other identities (see DATA_FLOW_SERVICES)."""
+        return self.service in DATA_FLOW_SERVICES and self.access_level == "Write"
 
 
 def _reference_file() -> Path:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from policies import managed_policies
 from policies.documents import MalformedDocument, Statement, parse_document
 from policies.iam import (
     DATA_SERVICES,
@@ -139,9 +140,10 @@ TRUST_RESTRICTING_KEYS = frozenset(
 #: Condition values that match every caller even though the key is present.
 _OPEN_VALUES = frozenset({"0.0.0.0/0", "::/0"})
 
-#: The audience every GitHub Actions and EKS service-account token carries: it names no repository
-#: or workload, so an `:aud` condition with this value restricts nothing.
-_SHARED_OIDC_AUDIENCE = "sts.amazonaws.com"
+#: Only `:sub` names the workload of an OIDC token: GitHub Actions lets every workflow choose its own
+#: audience, and EKS tokens all carry `sts.amazonaws.com`, so `:aud` restricts nothing, except for Cognito
+#: identity pools, whose audience is the pool id.
+_COGNITO_IDENTITY = "cognito-identity.amazonaws.com:"
 
 ASSUME_ROLE_ACTIONS = ("sts:AssumeRole", "sts:AssumeRoleWithWebIdentity", "sts:AssumeRoleWithSAML")
 WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
@@ -155,37 +157,7 @@ IAM_POLICY_ATTACHMENT_TYPES = frozenset(
     }
 )
 
-#: AWS managed policies that grant whole services (or everything): never least privilege.
-BROAD_MANAGED_POLICIES = frozenset(
-    {
-        "AdministratorAccess",
-        "PowerUserAccess",
-        "IAMFullAccess",
-        "AmazonS3FullAccess",
-        "AmazonDynamoDBFullAccess",
-        "AmazonRDSFullAccess",
-        "AmazonRDSDataFullAccess",
-        "AWSKeyManagementServicePowerUser",
-        "SecretsManagerReadWrite",
-        "AmazonSQSFullAccess",
-        "AmazonSNSFullAccess",
-        "CloudWatchLogsFullAccess",
-        "CloudWatchFullAccess",
-        "CloudWatchFullAccessV2",
-        "AmazonKinesisFullAccess",
-        "AmazonKinesisFirehoseFullAccess",
-        "AmazonElastiCacheFullAccess",
-        "AmazonRedshiftFullAccess",
-        "AmazonElasticFileSystemFullAccess",
-        "AmazonOpenSearchServiceFullAccess",
-        "AmazonGlacierFullAccess",
-        "AmazonAthenaFullAccess",
-    }
-)
-
 _AWS_MANAGED_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/(?:[^/]+/)*([^/]+)$")
-#: An ARN whose resource part is only wildcards ("arn:aws-cn:s3:::*", "arn:aws-cn:s3:::*/*").
-_WILDCARD_ARN = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:[^:]*:[*/:]+$")
 _MAX_LISTED_ACTIONS = 5
 #: Name fragments of the actions that read or write the data itself: shown first as examples.
 _TELLING_ACTION_HINTS = (
@@ -275,9 +247,53 @@ def _restricted_by(st: Statement, keys: frozenset[str]) -> Any:
                 continue
             if any(v is UNKNOWN for v in values):
                 maybe = True
-            elif not any(_open_value(v) for v in values):
+            elif not _admits_everyone(op, key, values):
                 return True
     return UNKNOWN if maybe else False
+
+
+def _admits_everyone(op: str, key: str, values: list[Any]) -> bool:
+    """Whether a condition that names callers still admits every caller: a wildcard value, address ranges
+    that add up to the whole internet (`0.0.0.0/1` + `128.0.0.0/1`), or an ARN pattern whose account is a
+    wildcard (`arn:aws-cn:iam::*:role/admin` matches that role in every account)."""
+    if any(_open_value(v) for v in values):
+        return True
+    lowered = key.lower()
+    if lowered == "aws:sourceip":
+        return _whole_address_space(values)
+    wildcards = "like" in op.lower() or op.lower().startswith(("arn", "forallvalues:arn", "foranyvalue:arn"))
+    if not wildcards:
+        return False
+    if lowered in ("aws:principalarn", "aws:sourcearn"):
+        return any(_wildcard_account(v) for v in values)
+    if lowered in ("aws:principalorgid", "aws:sourceorgid", "aws:principalaccount", "aws:sourceaccount"):
+        return any(isinstance(v, str) and len(v.strip().rstrip("*?")) <= 2 for v in values)
+    return False
+
+
+def _whole_address_space(values: list[Any]) -> bool:
+    import ipaddress
+
+    v4: list[Any] = []
+    v6: list[Any] = []
+    for value in values:
+        try:
+            network = ipaddress.ip_network(str(value).strip(), strict=False)
+        except ValueError:
+            continue
+        (v4 if network.version == 4 else v6).append(network)
+    return any(
+        any(n.prefixlen == 0 for n in ipaddress.collapse_addresses(group)) for group in (v4, v6) if group
+    )
+
+
+def _wildcard_account(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    parts = value.strip().split(":")
+    if len(parts) < 6:
+        return "*" in value
+    return any(c in parts[4] for c in "*?")
 
 
 def _everyone_principal(st: Statement) -> Any:
@@ -555,7 +571,9 @@ def resource_policy_not_public(res: Resource, stack: Stack) -> Iterator[Problem]
 
 
 def _every_resource(value: Any) -> bool:
-    return isinstance(value, str) and (value.strip() == "*" or bool(_WILDCARD_ARN.match(value.strip())))
+    """`*`, or an ARN with wildcards where the name goes: `arn:aws-cn:s3:::*`, `arn:aws-cn:dynamodb:*:*:table/*`,
+    `arn:aws-cn:iam::123456789012:role/*` (see `policies.managed_policies.every_resource`)."""
+    return managed_policies.every_resource(value)
 
 
 def _unscoped(st: Statement) -> Any:
@@ -620,7 +638,8 @@ def _identity_statement_problems(where: str, st: Statement) -> Iterator[Problem]
     rest = [a for a in st.actions if a not in service_wide]
     data = data_plane_actions(rest)
     passes_roles = grants_action(rest, "iam:PassRole")
-    if not data and not passes_roles:
+    invokes = grants_action(rest, "lambda:InvokeFunction")
+    if not data and not passes_roles and not invokes:
         return
     unscoped = _unscoped(st)
     if unscoped is UNKNOWN:
@@ -637,6 +656,11 @@ def _identity_statement_problems(where: str, st: Statement) -> Iterator[Problem]
         yield (
             f"{label} allows iam:PassRole on {_resource_text(st)}, so the principal can hand any role to a "
             "service; scope Resource to the ARNs of the roles it may pass"
+        )
+    if invokes:
+        yield (
+            f"{label} allows lambda:InvokeFunction on {_resource_text(st)}, so the principal can run every function, "
+            "each with its own role's access to data; scope Resource to the ARNs of the functions it calls"
         )
 
 
@@ -662,14 +686,26 @@ def _managed_policy_name(arn: Any) -> str | None:
     return match.group(1) if match else None
 
 
-def _broad_managed_problem(res: Resource, arn: Any) -> str | None:
+def _managed_policy_problems(res: Resource, arn: Any, stack: Stack) -> Iterator[Problem]:
+    """An AWS managed policy judged by what it grants on every resource (`policies.managed_policies`)."""
     name = _managed_policy_name(arn)
-    if name in BROAD_MANAGED_POLICIES:
-        return (
-            f"{res.label} attaches the AWS managed policy {name}, which grants whole services rather than "
-            "named resources; attach a customer-managed policy scoped to the ARNs the principal needs"
+    if name is None:
+        return
+    fix = (
+        "attach a customer-managed policy that lists the actions the principal needs on the ARNs of the stores "
+        f"it uses (arn:{stack.settings.partition}:...)"
+    )
+    verdict = managed_policies.judge(name)
+    if verdict is None:
+        yield unknown(
+            f"{res.label} attaches the AWS managed policy {name}, which is not in {managed_policies.data_source()}, "
+            f"so what it grants cannot be checked; {fix}"
         )
-    return None
+    elif verdict.broad:
+        yield (
+            f"{res.label} attaches the AWS managed policy {name}, which on every resource "
+            f"{'; '.join(verdict.reasons)} (judged from {managed_policies.data_source()}); {fix}"
+        )
 
 
 def _policies_in_stack(res: Resource, prop: str, stack: Stack) -> bool:
@@ -685,9 +721,7 @@ def _attachment_problems(res: Resource, stack: Stack) -> Iterator[Problem]:
                 f"{res.label}: policyArn is not known until apply, so the attached policy cannot be checked"
             )
         return
-    problem = _broad_managed_problem(res, arn)
-    if problem:
-        yield problem
+    yield from _managed_policy_problems(res, arn, stack)
 
 
 def _role_problems(res: Resource, stack: Stack) -> Iterator[Problem]:
@@ -698,9 +732,7 @@ def _role_problems(res: Resource, stack: Stack) -> Iterator[Problem]:
                 f"{res.label}: managedPolicyArns are not known until apply, so they cannot be checked"
             )
     for arn in as_list(arns):
-        problem = _broad_managed_problem(res, arn)
-        if problem:
-            yield problem
+        yield from _managed_policy_problems(res, arn, stack)
     inline = res.props.get("inlinePolicies")
     if inline is UNKNOWN:
         yield unknown(f"{res.label}: inlinePolicies are not known until apply, so they cannot be checked")
@@ -773,12 +805,109 @@ def _web_identity_restricted(st: Statement) -> Any:
                 texts = [v.removeprefix("repo:") if isinstance(v, str) else v for v in values]
                 if not any(_open_value(v) for v in texts):
                     return True
-            elif not any(_open_value(v) or v == _SHARED_OIDC_AUDIENCE for v in values):
+            elif lowered.startswith(_COGNITO_IDENTITY) and not any(_open_value(v) for v in values):
+                # A Cognito identity pool's audience is the pool id: it names who may use the token.
                 return True
     return UNKNOWN if maybe else False
 
 
-def _trust_statement_problems(res: Resource, st: Statement) -> Iterator[Problem]:
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_ARN_ACCOUNT = re.compile(r"^arn:[^:]+:[^:]+:[^:]*:(\d{12}):")
+
+
+def own_accounts(stack: Stack) -> frozenset[str]:
+    """The stack's own AWS accounts: `aws:allowedAccountIds` from the stack config, and the account in the
+    ARN of every resource of the stack (a stack export or a deployed state carries them)."""
+    return stack.memo("access.own_accounts", _collect_accounts)
+
+
+def _collect_accounts(stack: Stack) -> frozenset[str]:
+    import json
+
+    found: set[str] = set()
+    allowed = stack.config.get("aws:allowedAccountIds")
+    if isinstance(allowed, str):
+        try:
+            allowed = json.loads(allowed)
+        except ValueError:
+            allowed = [allowed]
+    for value in as_list(allowed):
+        if isinstance(value, str | int) and _ACCOUNT_ID.match(str(value).strip()):
+            found.add(str(value).strip())
+    for other in stack.resources:
+        arn = other.props.get("arn")
+        if isinstance(arn, str):
+            match = _ARN_ACCOUNT.match(arn)
+            if match:
+                found.add(match.group(1))
+    return frozenset(found)
+
+
+def _principal_account(value: Any) -> str | None:
+    """The account an AWS principal entry names: `123456789012`, `arn:aws-cn:iam::123456789012:root` or a
+    role/user ARN of that account; None for a service, a resolved role of this stack or a wildcard."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if _ACCOUNT_ID.match(text):
+        return text
+    match = _ARN_ACCOUNT.match(text)
+    return match.group(1) if match else None
+
+
+def _external_id_required(st: Statement) -> Any:
+    maybe = False
+    for op, block in st.condition.items():
+        if not _positive_operator(op):
+            continue
+        for key, values in block.items():
+            if key.lower() != "sts:externalid" or not values:
+                continue
+            if any(v is UNKNOWN for v in values):
+                maybe = True
+            elif not any(_open_value(v) for v in values):
+                return True
+    return UNKNOWN if maybe else False
+
+
+def _foreign_account_problems(where: str, st: Statement, stack: Stack) -> Iterator[Problem]:
+    """A role another account can assume needs sts:ExternalId: without it, any principal of that account
+    that the account lets assume roles (a vendor's service acting for any of its customers: the confused
+    deputy) reaches what the role reaches."""
+    if _may_allow(st) is not True or not isinstance(st.principal, dict):
+        return
+    accounts = sorted({a for a in map(_principal_account, st.principals("AWS")) if a is not None})
+    if not accounts:
+        return
+    required = _external_id_required(st)
+    if required is True:
+        return
+    own = own_accounts(stack)
+    foreign = [a for a in accounts if a not in own]
+    if not foreign:
+        return
+    fix = (
+        "add Condition {StringEquals: {'sts:ExternalId': '<id agreed with that account>'}}, or trust only "
+        "this stack's account"
+    )
+    if required is UNKNOWN:
+        yield unknown(
+            f"{where} {_sid(st)} trusts account {', '.join(foreign)} with an sts:ExternalId not known until apply"
+        )
+    elif not own:
+        yield unknown(
+            f"{where} {_sid(st)} trusts account {', '.join(foreign)} without an sts:ExternalId condition, and this "
+            "stack's own account is not known here (set aws:allowedAccountIds in the stack config), so whether it "
+            f"is another account cannot be told; {fix}"
+        )
+    else:
+        yield (
+            f"{where} {_sid(st)} lets account {', '.join(foreign)}, which is not this stack's account "
+            f"({', '.join(sorted(own))}), assume the role without an sts:ExternalId condition; {fix}"
+        )
+
+
+def _trust_statement_problems(res: Resource, st: Statement, stack: Stack) -> Iterator[Problem]:
     assumable = _assumable_actions(st)
     where = f"{res.label}: assumeRolePolicy"
     if assumable is UNKNOWN:
@@ -789,6 +918,8 @@ def _trust_statement_problems(res: Resource, st: Statement) -> Iterator[Problem]
         return
     fix = "name the trusted accounts or roles, or add an sts:ExternalId or aws:PrincipalOrgID condition"
     yield from _public_statement_problems(where, st, TRUST_RESTRICTING_KEYS, fix)
+    if "sts:AssumeRole" in assumable:
+        yield from _foreign_account_problems(where, st, stack)
     if WEB_IDENTITY not in assumable or _may_allow(st) is False:
         return
     # principals("Federated") answers ["*"] for Principal "*", which the statement check above covers.
@@ -833,4 +964,93 @@ def role_trust_not_public(res: Resource, stack: Stack) -> Iterator[Problem]:
         yield f"{res.label}: assumeRolePolicy is not a valid policy document ({doc.reason}); fix the JSON"
         return
     for st in doc:
-        yield from _trust_statement_problems(res, st)
+        yield from _trust_statement_problems(res, st, stack)
+
+
+# --- ACC-006 ---------------------------------------------------------------------------------------
+
+APPSYNC_API = "aws:appsync/graphQLApi:GraphQLApi"
+APPSYNC_DATA_SOURCE = "aws:appsync/dataSource:DataSource"
+
+
+def _appsync_data_sources(stack: Stack) -> dict[str, list[Resource]]:
+    """API (URN or id) -> its data sources in this stack, built once per stack."""
+    index: dict[str, list[Resource]] = {}
+    for source in stack.of_type(APPSYNC_DATA_SOURCE):
+        keys = set(source.property_dependencies.get("apiId", ()))
+        api_id = source.props.get("apiId")
+        if isinstance(api_id, str) and api_id:
+            keys.add(api_id)
+        for key in keys:
+            index.setdefault(key, []).append(source)
+    return index
+
+
+def _tables_by_name(stack: Stack) -> dict[str, Resource]:
+    index: dict[str, Resource] = {}
+    for table in stack.of_type("aws:dynamodb/table:Table"):
+        for key in ("name", "id"):
+            value = table.props.get(key)
+            if isinstance(value, str) and value:
+                index.setdefault(value, table)
+    return index
+
+
+def _fronts_personal_data(api: Resource, stack: Stack) -> bool:
+    """An API fronts personal data unless it is classified non-personal, or every data source it has in this
+    stack is a DynamoDB table classified non-personal (fail safe: no data source in the stack is personal)."""
+    if not stack.holds_personal_data(api):
+        return False
+    index = stack.memo("access.appsync_sources", _appsync_data_sources)
+    sources: dict[str, Resource] = {}
+    for key in (api.urn, api.props.get("id")):
+        for source in index.get(key, ()) if isinstance(key, str) else ():
+            sources[source.urn] = source
+    if not sources:
+        return True
+    tables = stack.memo("access.tables_by_name", _tables_by_name)
+    for source in sources.values():
+        config = source.props.get("dynamodbConfig")
+        config = config[0] if isinstance(config, list) and config else config
+        name = config.get("tableName") if isinstance(config, dict) else None
+        table = referenced(stack, source, "dynamodbConfig", ("aws:dynamodb/table:Table",))
+        if table is None and isinstance(name, str):
+            table = tables.get(name)
+        if table is None or stack.holds_personal_data(table):
+            return True
+    return False
+
+
+@rule(
+    id="ACC-006",
+    title="APIs in front of personal data do not accept API keys alone",
+    severity=Severity.HIGH,
+    types={APPSYNC_API},
+    remediation=(
+        "Use AMAZON_COGNITO_USER_POOLS, AWS_IAM, OPENID_CONNECT or AWS_LAMBDA authentication on AppSync APIs that "
+        "reach personal data, as the default and in additionalAuthenticationProviders."
+    ),
+)
+def appsync_not_api_key(res: Resource, stack: Stack) -> Iterator[Problem]:
+    """An API key is a shared secret shipped in every client: it names no person, so whoever holds it reads
+    every record the API serves."""
+    if not _fronts_personal_data(res, stack):
+        return
+    modes: list[tuple[str, Any]] = [("authenticationType", res.props.get("authenticationType"))]
+    extra = res.props.get("additionalAuthenticationProviders")
+    if extra is UNKNOWN:
+        modes.append(("additionalAuthenticationProviders", UNKNOWN))
+    else:
+        for i, provider in enumerate(as_list(extra)):
+            value = provider.get("authenticationType") if isinstance(provider, dict) else provider
+            modes.append((f"additionalAuthenticationProviders[{i}].authenticationType", value))
+    for prop, value in modes:
+        if value is UNKNOWN:
+            yield unknown(
+                f"{res.label}: {prop} is not known until apply, so it may accept API keys; set it explicitly"
+            )
+        elif value == "API_KEY":
+            yield (
+                f"{res.label} fronts personal data and its {prop} is 'API_KEY': anyone holding the key (shipped in "
+                "every client) reads what the API serves; use 'AMAZON_COGNITO_USER_POOLS' or 'AWS_IAM'"
+            )
