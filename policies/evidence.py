@@ -151,6 +151,57 @@ def check_record(
     )
 
 
+def enforce_record(
+    directory: Path,
+    *,
+    files: Sequence[Path],
+    results: Sequence[Any],
+    dry_run: bool,
+    now: datetime | None = None,
+    command: str = "enforce",
+) -> WrittenRecord:
+    """The run record of `residency enforce` (or the operator, or the demo's run-time half).
+
+    `results` are the reconcilers' results (`kind`, `name`, `compliant`, `to_dict()`, and `evidence`
+    whose `manifest.file` names an erasure manifest written to the evidence folder). A run-time
+    control (its catalogue `runtime:` kinds) passed when every result of those kinds is compliant."""
+    from policies.catalog import default_catalog
+
+    catalog = default_catalog()
+    inputs = [digest_input(str(f), Path(f).read_bytes()) for f in files]
+    metadata = run_metadata(catalog, None, inputs, now=now)
+    verdicts = [r.to_dict() for r in results]
+    manifests = []
+    for r in results:
+        file = (r.evidence or {}).get("manifest", {}).get("file") if isinstance(r.evidence, dict) else None
+        if file:
+            manifests.append(Path(file))
+    kinds = {r.kind for r in results}
+    controls: dict[str, str] = {}
+    for control in catalog.controls:
+        relevant = [r for r in results if r.kind in control.runtime]
+        if relevant:
+            controls[control.id] = "passed" if all(r.compliant for r in relevant) else "failed"
+    compliant = sum(1 for r in results if r.compliant)
+    summary = {
+        "verdict": ("DRY RUN: " if dry_run else "") + ("PASS" if compliant == len(results) else "FAIL"),
+        "dry_run": dry_run,
+        "policies": len(results),
+        "compliant": compliant,
+        "kinds": sorted(kinds),
+        "deleted": sum(sum(getattr(st, "deleted", 0) for st in r.stores) for r in results),
+    }
+    return write_record(
+        directory,
+        command,
+        metadata,
+        verdicts=verdicts,
+        summary=summary,
+        controls=controls,
+        manifests=manifests,
+    )
+
+
 def tool_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
