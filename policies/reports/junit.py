@@ -66,6 +66,13 @@ def render(
     coverage_counts = _coverage_suite(root, result)
     for key in totals:
         totals[key] += coverage_counts[key]
+    if result.drift is not None:
+        from policies.drift import drift_line
+
+        # The drift findings are failures of their DRIFT rules above; this is the summary line.
+        suite = ET.SubElement(root, "testsuite", name="residency drift")
+        _set_counts(suite, {"tests": 0, "failures": 0, "skipped": 0})
+        ET.SubElement(suite, "system-out").text = _clean(drift_line(result.drift) or "")
     if result.notices:
         suite = ET.SubElement(root, "testsuite", name="residency notices")
         _set_counts(suite, {"tests": 0, "failures": 0, "skipped": 0})

@@ -65,6 +65,10 @@ def render(
     for s in Severity:
         count = summary["by_severity"].get(s.value, 0)
         head.append(f"| {_ICON[s]} {s.value} | {count} | {waived_counts.get(s.value, 0) - count} |")
+    if result.drift is not None:
+        from policies.drift import drift_line
+
+        head += [f"**{cell(drift_line(result.drift) or '')}**", ""]
     if result.notices:
         head.append("")
         head += [f"> **Notice:** {cell(notice)}  " for notice in result.notices]

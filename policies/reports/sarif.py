@@ -102,6 +102,19 @@ def sarif_log(result: Result, rules: dict[str, Rule], catalog: Catalog | None = 
                 "locations": [{"logicalLocations": [{"fullyQualifiedName": d.urn, "kind": "resource"}]}],
             }
         )
+    if result.drift is not None:
+        from policies.drift import drift_line
+
+        notifications.append(
+            {
+                "level": "warning"
+                if any(result.drift.get(k) for k in ("unmanaged", "missing", "differs"))
+                else "note",
+                "descriptor": {"id": "drift"},
+                "message": {"text": drift_line(result.drift)},
+                "properties": {k: v for k, v in result.drift.items() if k != "items"},
+            }
+        )
     invocation["toolExecutionNotifications"] = notifications
     return {
         "$schema": SCHEMA_URI,

@@ -80,6 +80,10 @@ def render(
     else:
         console.print(Text("No findings."))
     console.print(Text(summary_text(result)))
+    if result.drift is not None:
+        from policies.drift import drift_line
+
+        console.print(Text(drift_line(result.drift) or ""))
     for urn, type_token, reason in result.coverage.not_evaluated[:_LISTED]:
         console.print(
             Text(

@@ -1,0 +1,263 @@
+"""`residency audit` on a moto account seeded with the reference stack, then drifted by hand.
+
+The account is deployed from the reference stack's own states (tests/audit_estate.py), so before the
+drift the audit has nothing to say; after it, the audit must name exactly the five changes: a bucket
+created outside China, a bucket whose logging was turned off, a role granted `s3:*` on `*`, a
+trail that was stopped and a key whose rotation was turned off.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from audit_estate import ACCOUNT, Deployer, export
+from typer.testing import CliRunner
+
+from policies.audit import run_audit
+from policies.cli import app
+from policies.examples.reference import compliant_unit
+from policies.sources.live_aws import inventory
+
+REGION = "cn-north-1"
+UPLOADS = "pushauction-prod-user-uploads"
+OUTSIDE = "pushauction-shadow-export"
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        os.environ.setdefault(var, "testing")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def _reset(url: str) -> None:
+    request = urllib.request.Request(f"{url}/moto-api/reset", method="POST", data=b"")
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        assert answer.status == 200
+
+
+def _client(url: str, service: str) -> Any:
+    return boto3.client(service, endpoint_url=url, region_name=REGION)
+
+
+@pytest.fixture(scope="module")
+def reference(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The reference stack deployed on a fresh account; its stack export as Pulumi would hold it."""
+    _reset(moto_url)
+    states = Deployer(moto_url).deploy([step["newState"] for step in compliant_unit()])
+    path = tmp_path_factory.mktemp("reference") / "reference-export.json"
+    path.write_text(json.dumps(export(states)))
+    key = next(s for s in states if s["type"] == "aws:kms/key:Key")
+    return {"export": str(path), "key_id": key["outputs"]["keyId"]}
+
+
+def _shown(findings: list[Any]) -> str:
+    return "\n".join(f"{f.rule} {f.type} {f.name}: {f.message}" for f in findings)
+
+
+def test_the_deployed_reference_stack_audits_clean_and_without_drift(moto_url: str, reference: dict) -> None:
+    run = run_audit(endpoint_url=moto_url, against=reference["export"], progress=False)
+    assert run.inventory.problems == []
+    assert run.result.findings == [], _shown(run.result.findings)
+    drift = run.result.drift
+    assert (drift["unmanaged"], drift["missing"], drift["differs"]) == (0, 0, 0)
+    assert drift["matched"] == 10
+    types = {r.type for r in run.inventory.resources}
+    for token in (
+        "aws:s3/bucket:Bucket",
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "aws:s3/bucketLogging:BucketLogging",
+        "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+        "aws:kms/key:Key",
+        "aws:iam/role:Role",
+        "aws:iam/rolePolicy:RolePolicy",
+        "aws:dynamodb/table:Table",
+        "aws:cloudtrail/trail:Trail",
+        "aws:rds/instance:Instance",
+        "aws:rds/parameterGroup:ParameterGroup",
+        "aws:cloudwatch/logGroup:LogGroup",
+    ):
+        assert token in types, token
+
+
+@pytest.fixture(scope="module")
+def drifted(moto_url: str, reference: dict) -> dict[str, Any]:
+    """The five changes made outside Pulumi, after the clean audit above."""
+    from moto.s3.models import s3_backends
+
+    s3, iam, kms, trails = (_client(moto_url, s) for s in ("s3", "iam", "kms", "cloudtrail"))
+    # A bucket created outside China. moto serves one partition per endpoint region, so the bucket is
+    # made through the China endpoint and then relocated in the in-process backend; ListBuckets (global)
+    # lists it and GetBucketLocation answers us-west-2, as AWS would for a bucket made there.
+    s3.create_bucket(Bucket=OUTSIDE, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3_backends[ACCOUNT]["aws-cn"].buckets[OUTSIDE].region_name = "us-west-2"
+    s3.put_bucket_logging(Bucket=UPLOADS, BucketLoggingStatus={})
+    iam.create_role(
+        RoleName="ops-debug",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws-cn:iam::{ACCOUNT}:root"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )
+    iam.put_role_policy(
+        RoleName="ops-debug",
+        PolicyName="everything-in-s3",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+        ),
+    )
+    trails.stop_logging(Name="pushauction-audit")
+    kms.disable_key_rotation(KeyId=reference["key_id"])
+    return reference
+
+
+def test_the_audit_finds_exactly_the_drift(moto_url: str, drifted: dict) -> None:
+    run = run_audit(endpoint_url=moto_url, progress=False)
+    found = {(f.rule, f.name) for f in run.result.findings}
+    # Each change is named by the rule that reads it...
+    assert ("RES-001", OUTSIDE) in found
+    assert ("AUD-001", UPLOADS) in found
+    assert ("ACC-004", "ops-debug:everything-in-s3") in found
+    # AUD-002 judges a trail by the personal-data buckets it covers: the stopped trail leaves the
+    # uploads bucket's data events unrecorded, and the finding names the trail.
+    stopped = [f for f in run.result.findings if f.rule == "AUD-002" and f.name == UPLOADS]
+    assert stopped and "Trail 'pushauction-audit'" in stopped[0].message
+    assert ("ENC-003", drifted["key_id"]) in found
+    # ...and nothing else is: every finding is about one of the changed resources.
+    changed = {OUTSIDE, f"{OUTSIDE}-acl", UPLOADS, "ops-debug:everything-in-s3", drifted["key_id"]}
+    assert {name for _rule, name in found} <= changed, _shown(run.result.findings)
+    assert {r for r, n in found if n == UPLOADS} == {"AUD-001", "AUD-002"}
+    assert {r for r, n in found if n == drifted["key_id"]} == {"ENC-003"}
+    assert {r for r, n in found if n == "ops-debug:everything-in-s3"} == {"ACC-004"}
+
+
+def test_drift_against_the_reference_export(moto_url: str, drifted: dict) -> None:
+    run = run_audit(endpoint_url=moto_url, against=drifted["export"], progress=False)
+    drift = {(f.rule, f.name) for f in run.result.findings if f.rule.startswith("DRIFT-")}
+    assert drift == {
+        ("DRIFT-001", OUTSIDE),
+        ("DRIFT-001", "ops-debug"),
+        ("DRIFT-001", "ops-debug:everything-in-s3"),
+        ("DRIFT-003", "user-uploads"),
+        ("DRIFT-003", "audit-trail"),
+        ("DRIFT-003", "data-key"),
+    }
+    summary = run.result.drift
+    assert (summary["unmanaged"], summary["missing"], summary["differs"]) == (3, 0, 3)
+    differences = {i["name"]: set(i.get("differences", {})) for i in summary["items"]}
+    assert differences["user-uploads"] == {"logging"}
+    assert differences["audit-trail"] == {"enableLogging"}
+    assert differences["data-key"] == {"enableKeyRotation"}
+    for f in run.result.findings:
+        if f.rule.startswith("DRIFT-"):
+            assert f.severity.value == "medium" and f.controls == ["SEC-SAFE-1"]
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "sarif", "junit", "markdown"])
+def test_every_format_shows_the_drift_and_exits_1(moto_url: str, drifted: dict, fmt: str) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "audit",
+            "--endpoint-url",
+            moto_url,
+            "--against",
+            drifted["export"],
+            "--format",
+            fmt,
+            "--fail-on",
+            "medium",
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert "DRIFT-001" in result.stdout
+    if fmt == "json":
+        doc = json.loads(result.stdout)
+        assert {"summary", "findings", "coverage", "declarations", "notices", "drift"} <= set(doc)
+        assert doc["drift"]["unmanaged"] == 3
+    else:
+        assert "3 unmanaged (DRIFT-001)" in result.stdout
+
+
+def test_access_denied_on_one_bucket_is_a_finding_for_that_bucket(moto_url: str, drifted: dict) -> None:
+    from botocore.exceptions import ClientError
+
+    session = boto3.session.Session()
+
+    def deny(params: dict, **_: Any) -> None:
+        if params.get("Bucket") == UPLOADS:
+            raise ClientError(
+                {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "GetBucketPolicy"
+            )
+
+    session.events.register("before-parameter-build.s3.GetBucketPolicy", deny)
+    run = run_audit(endpoint_url=moto_url, progress=False, session=session)
+    unread = [f for f in run.result.findings if f.rule == "LIVE-001"]
+    assert [(f.name, f.error) for f in unread] == [(UPLOADS, True)]
+    assert "could not read: s3:get_bucket_policy was denied (AccessDenied)" in unread[0].message
+    # The policy is unknown, never absent: TLS-001 cannot pass on what it could not read.
+    tls = [f for f in run.result.findings if f.rule == "TLS-001" and f.name == UPLOADS]
+    assert tls and all(f.unknown for f in tls)
+    # Every other bucket was still read and judged.
+    assert any(f.rule == "RES-001" and f.name == OUTSIDE for f in run.result.findings)
+
+
+def test_throttling_is_retried_with_backoff(moto_url: str, drifted: dict) -> None:
+    from botocore.exceptions import ClientError
+
+    session = boto3.session.Session()
+    refusals = {"left": 3}
+
+    def throttle(model: Any, **_: Any) -> None:
+        if refusals["left"]:
+            refusals["left"] -= 1
+            raise ClientError({"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, model.name)
+
+    session.events.register("before-call.kms.GetKeyRotationStatus", throttle)
+    waits: list[float] = []
+    inv = inventory(endpoint_url=moto_url, progress=False, session=session, sleep=waits.append)
+    assert inv.throttled == 3 and len(waits) == 3 and inv.problems == []
+    key = next(r for r in inv.resources if r.name == drifted["key_id"])
+    assert key.props["enableKeyRotation"] is False
+
+
+def test_unreachable_endpoint_exits_2_with_one_line() -> None:
+    result = CliRunner().invoke(app, ["audit", "--endpoint-url", "http://127.0.0.1:9"])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot reach the AWS endpoint" in lines[0], result.stderr
+
+
+def test_no_credentials_exits_2_with_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    result = CliRunner().invoke(app, ["audit", "--endpoint-url", "http://127.0.0.1:9"])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no AWS credentials found" in lines[0], result.stderr
