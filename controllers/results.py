@@ -10,6 +10,11 @@ from typing import Any
 MAX_LISTED = 100
 
 
+class PermissionHold(str):
+    """A hold reason that is really "could not read the lock state": the item is kept (fail closed),
+    and the store also gets a permission finding, so the policy is not reported compliant."""
+
+
 @dataclass
 class StoreResult:
     """One data store's share of a reconcile."""
@@ -26,11 +31,29 @@ class StoreResult:
     findings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     held_items: list[str] = field(default_factory=list)
+    #: Targeted for deletion but still found by a fresh read afterwards (never counted as deleted).
+    remaining: int = 0
+    remaining_items: list[str] = field(default_factory=list)
+    #: Kept because the lock state could not be read (also counted in `held`).
+    unreadable: int = 0
 
     def hold(self, item: str, reason: str) -> None:
         self.held += 1
         if len(self.held_items) < MAX_LISTED:
             self.held_items.append(f"{item}: {reason}")
+        if isinstance(reason, PermissionHold):
+            self.unreadable += 1
+            if self.unreadable <= MAX_LISTED:
+                self.findings.append(
+                    f"{item}: {reason} (permission: allow s3:GetObject, s3:GetObjectRetention and "
+                    "s3:GetObjectLegalHold on the bucket, so the controller can tell a hold from a denial)"
+                )
+
+    def remain(self, item: str, why: str) -> None:
+        """An item that was to be deleted and is still there: not erased, and named."""
+        self.remaining += 1
+        if len(self.remaining_items) < MAX_LISTED:
+            self.remaining_items.append(f"{item}: {why}")
 
     def error(self, message: str) -> None:
         if len(self.errors) < MAX_LISTED:
@@ -56,6 +79,8 @@ class ReconcileResult:
     held_blocks_compliance: bool = False
     #: Machine-readable findings (access-log violations, ...).
     details: list[dict[str, Any]] = field(default_factory=list)
+    #: An erasure's manifest (JSON lines; `evidence.deletedSha256` is its sha256). Not in `to_dict`.
+    manifest: bytes | None = None
 
     @property
     def ref(self) -> str:
@@ -65,7 +90,14 @@ class ReconcileResult:
         return sum(getattr(s, attribute) for s in self.stores)
 
     def all_findings(self) -> list[str]:
-        return self.findings + [f"{s.store}: {f}" for s in self.stores for f in s.findings]
+        out = self.findings + [f"{s.store}: {f}" for s in self.stores for f in s.findings]
+        for s in self.stores:
+            out += [f"{s.store}: still present after deleting: {r}" for r in s.remaining_items]
+            if s.remaining > len(s.remaining_items):
+                out.append(
+                    f"{s.store}: ... {s.remaining - len(s.remaining_items)} more item(s) still present"
+                )
+        return out
 
     def all_errors(self) -> list[str]:
         return self.errors + [f"{s.store}: {e}" for s in self.stores for e in s.errors]
@@ -73,7 +105,7 @@ class ReconcileResult:
     @property
     def compliant(self) -> bool:
         """In compliance now (or brought into it): nothing failed, nothing left to do, no finding."""
-        if self.all_errors() or self.all_findings() or self.total("pending"):
+        if self.all_errors() or self.all_findings() or self.total("pending") or self.total("remaining"):
             return False
         return not (self.held_blocks_compliance and self.total("held"))
 

@@ -14,6 +14,7 @@ from moto_estate import Estate, no_sleep, reset_moto
 from oracle import ObjectSet, events_for, now_utc, seed
 from pydantic import ValidationError
 
+from controllers import manifest
 from controllers.aws import ClientFactory, RetryPolicy
 from controllers.documents import parse_document
 from controllers.erasure import reconcile_erasure
@@ -72,12 +73,19 @@ def test_erases_every_version_and_marker_and_item_of_the_subject_only(estate: Es
     users = [i["userId"]["S"] for i in estate.items(TABLE)]
     assert "u1" not in users and users.count("u10") == 30
     assert result.compliant
-    assert result.evidence["deletedPerStore"] == {f"s3://{BUCKET}": 5, f"dynamodb:{TABLE}": 30}
-    lines = sorted(
-        [f"s3://{BUCKET}\t{k}\t{v}" for k, v in before["u1"]]
-        + [f'dynamodb:{TABLE}\t{{"sk": {{"S": "i{i:02d}"}}, "userId": {{"S": "u1"}}}}\t-' for i in range(30)]
-    )
-    assert result.evidence["deletedSha256"] == hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    s3_store = f"s3://{BUCKET}/users/u1/"
+    per_store = {s["store"]: s["deleted"] for s in result.evidence["stores"]}
+    assert per_store == {s3_store: 5, f"dynamodb:{TABLE}": 30}
+    # The digest is the manifest's: one JSON line per deleted item, recomputable by anyone.
+    assert result.manifest is not None
+    assert result.evidence["deletedSha256"] == hashlib.sha256(result.manifest).hexdigest()
+    records = manifest.parse(result.manifest)
+    assert {(r["store"], r["key"], r["versionId"]) for r in records if r["type"] != "item"} == {
+        (s3_store, k, v) for k, v in before["u1"]
+    }
+    assert sorted(r["key"]["sk"]["S"] for r in records if r["type"] == "item") == [
+        f"i{i:02d}" for i in range(30)
+    ]
     assert result.evidence["started"] <= result.evidence["finished"]
 
     again = erase(estate, "u1")
