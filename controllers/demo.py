@@ -100,8 +100,10 @@ SESSIONS: list[tuple[str, str, int]] = [
 ]
 
 
-def run_estate_demo(console: Any = None) -> int:
-    """Run the demo; 0 when every check held (or moto is not installed: skipped), 1 otherwise."""
+def run_estate_demo(console: Any = None, evidence: Path | None = None) -> int:
+    """Run the demo; 0 when every check held (or moto is not installed: skipped), 1 otherwise.
+
+    With `evidence`, each enforce run writes its erasure manifests and its run record there."""
     from rich.console import Console
 
     if console is None:
@@ -115,7 +117,7 @@ def run_estate_demo(console: Any = None) -> int:
         return 0
     try:
         with _demo_environment():
-            return _Demo(console, ThreadedMotoServer).run()
+            return _Demo(console, ThreadedMotoServer, evidence).run()
     except KeyboardInterrupt:
         console.print("residency demo: interrupted", markup=False, highlight=False, soft_wrap=True)
         return 130
@@ -178,9 +180,10 @@ def _reset(url: str) -> None:
 
 
 class _Demo:
-    def __init__(self, console: Any, server_class: Any) -> None:
+    def __init__(self, console: Any, server_class: Any, evidence: Path | None = None) -> None:
         self.console = console
         self.server_class = server_class
+        self.evidence = evidence
         self.checks: list[tuple[bool, str]] = []
 
     # --- the run ---------------------------------------------------------------------------------
@@ -231,6 +234,7 @@ class _Demo:
             results = run_once(selected, clients, datetime.now(UTC), dry_run=dry_run)
             took = f"{time.monotonic() - began:.1f} s, {clients.total_calls() - calls} AWS calls"
             self._print_results(f"{title} ({took})", results, dry_run=dry_run)
+            self._record(results, dry_run)
             return results
 
         before = self._snapshot()
@@ -243,6 +247,23 @@ class _Demo:
         self._check_real(real, exit_code(real))
         self._check_again(again)
         return self._verdict()
+
+    def _record(self, results: list[Any], dry_run: bool) -> None:
+        """As `residency enforce --evidence DIR`: the erasure manifests, then the hash-chained run record."""
+        if self.evidence is None:
+            return
+        from controllers.manifest import write_dir
+        from policies.evidence import enforce_record
+
+        for result in results:
+            if result.manifest is not None and result.evidence:
+                when = result.finished or result.started
+                path = write_dir(self.evidence, result.name, when, result.manifest)
+                result.evidence.setdefault("manifest", {})["file"] = str(path)
+        written = enforce_record(self.evidence, files=[EXAMPLE], results=results, dry_run=dry_run)
+        self.console.print(
+            f"  run record {written.path.name} sha256 {written.sha256}", markup=False, highlight=False
+        )
 
     # --- seeding (untimed: not part of what the demo shows) ----------------------------------------
 
@@ -636,8 +657,9 @@ class _Demo:
         table = Table(
             title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False
         )
-        table.add_column("resource", no_wrap=True)
-        table.add_column("data store", no_wrap=True)
+        # Folded, not cut: at 80 columns the counts must stay visible.
+        table.add_column("resource", overflow="fold")
+        table.add_column("data store", overflow="fold")
         for column in ("examined", "to delete" if dry_run else "deleted", "held"):
             table.add_column(column, justify="right")
         table.add_column("status")

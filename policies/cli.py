@@ -398,7 +398,9 @@ def verify_evidence(
 def audit(
     region: Annotated[
         list[str] | None,
-        typer.Option("--region", help="Region to audit (repeatable); default: cn-north-1 and cn-northwest-1."),
+        typer.Option(
+            "--region", help="Region to audit (repeatable); default: cn-north-1 and cn-northwest-1."
+        ),
     ] = None,
     endpoint_url: Annotated[
         str | None, typer.Option("--endpoint-url", help="AWS endpoint (a moto server, a VPC endpoint).")
@@ -448,11 +450,18 @@ def demo(
             help="Folder of real Pulumi JSON files to check as well (default: ../shared/fixtures/pulumi-public if present)."
         ),
     ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Folder for the HTML reports and run records (default: a new temporary folder)."
+        ),
+    ] = None,
 ) -> None:
-    """Run `residency check` on the bundled examples and the real fixtures, printing each verdict."""
+    """Run `residency check` on the bundled examples and the real fixtures, write the auditor's reports and
+    run records, then the run-time demo; each verdict in words."""
     from policies.demo import run_demo
 
-    raise typer.Exit(run_demo(fixtures))
+    raise typer.Exit(run_demo(fixtures, out))
 
 
 @app.command()

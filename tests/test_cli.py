@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -203,9 +205,55 @@ def test_controls_table_shows_clause_and_rules_readably():
     assert "\u2026" not in out.split("CN-RES-1")[1][:2000], "columns must not be squeezed to ellipses"
 
 
-def test_demo_checks_the_examples_and_real_fixtures():
-    proc = run("demo")
+def test_demo_tells_the_story_in_80_columns_and_writes_the_evidence(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "policies.cli", "demo", "--out", str(tmp_path / "demo")],
+        capture_output=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "80"},
+    )
     out = proc.stdout.decode()
     assert proc.returncode == 0, out + proc.stderr.decode()
-    assert "reference-compliant-preview.json" in out and "PASS (expected)" in out
-    assert "FAIL (expected)" in out
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80, max(lines, key=len)
+    # Rule titles and one-line messages, not just ids; "expected to fail" in words; verdicts.
+    assert "RES-001 Data stores stay in mainland China" in out
+    assert "Bucket 'crash-dumps'" in out
+    assert (
+        "Expected to PASS:" in out and "Expected to FAIL:" in out and "written for global AWS regions" in out
+    )
+    assert "PASS, as expected" in out and "FAIL, as expected" in out
+    assert "VERDICT (check): PASS" in out and lines[-1].startswith("VERDICT: PASS")
+    # The reports and the run records are written, their paths printed, the chain intact.
+    unwrapped = re.sub(r"\n\s*", "", out)  # a path longer than a line is wrapped
+    for name in ("report-reference-compliant.html", "report-global-template.html"):
+        report = tmp_path / "demo" / name
+        assert str(report) in unwrapped and report.read_text().lstrip().startswith("<!DOCTYPE html>")
+    records = sorted((tmp_path / "demo" / "evidence").glob("0*.json"))
+    assert len(records) >= 4 and str(tmp_path / "demo" / "evidence") in unwrapped
+    assert any(json.loads(r.read_text())["command"] == "enforce" for r in records)
+    assert "hash chain: intact" in out
+    assert run("verify-evidence", str(tmp_path / "demo" / "evidence")).returncode == 0
+
+
+def test_demo_follows_columns(tmp_path):
+    import io
+
+    from policies.demo import WrappedOutput, terminal_width
+
+    target = io.StringIO()
+    wrapped = WrappedOutput(target, 40)
+    wrapped.write("  " + "word " * 30 + "\n")
+    wrapped.say("a paragraph " * 10, indent=3)
+    wrapped.clip("x" * 100, indent=2)
+    wrapped.write("  ok   pending ")
+    wrapped.flush()  # rich flushes mid-line: nothing is cut there
+    wrapped.write("line\n")
+    text = target.getvalue()
+    assert all(len(line) <= 40 for line in text.splitlines()), text
+    assert "  ok   pending line" in text and text.count("...") == 1
+    os.environ["COLUMNS"] = "123"
+    try:
+        assert terminal_width() == 123
+    finally:
+        del os.environ["COLUMNS"]

@@ -273,10 +273,11 @@ def build(
     categories = [_category_view(c) for c in catalog.categories]
     clauses = _clauses(controls, categories, catalog, policy_text)
     failing = result.failing(Severity.LOW)
-    matrix = Counter(c.status for c in controls)
+    # A run-time control without rules is evaluated by `enforce`, not by a check: not a gap of this one.
+    gaps = [c for c in controls if c.status == NOT_EVALUATED and c.rules]
     if failing:
         verdict = "FAIL"
-    elif matrix[NOT_EVALUATED] or coverage_json["not_evaluated"]:
+    elif gaps or coverage_json["not_evaluated"]:
         verdict = "PASS WITH GAPS"
     else:
         verdict = "PASS"

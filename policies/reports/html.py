@@ -149,7 +149,8 @@ def _context(view: AuditView) -> dict[str, Any]:
     matrix = view.matrix_counts
     technical = matrix[PASSED] + matrix[FAILED] + matrix[NOT_EVALUATED]
     failed_controls = [c for c in view.controls if c.status == FAILED]
-    gaps = [c for c in view.controls if c.status == NOT_EVALUATED]
+    gaps = [c for c in view.controls if c.status == NOT_EVALUATED and c.rules]
+    runtime_only = [c for c in view.controls if c.status == NOT_EVALUATED and not c.rules]
     return {
         "view": view,
         "meta": view.metadata,
@@ -158,6 +159,7 @@ def _context(view: AuditView) -> dict[str, Any]:
         "technical": technical,
         "failed_controls": failed_controls,
         "gaps": gaps,
+        "runtime_only": runtime_only,
         "chart": chart(view),
         "colors": COLORS,
         "statuses": CONTROL_STATUSES,

@@ -45,3 +45,15 @@ def test_without_moto_the_demo_is_skipped_with_one_line(monkeypatch: pytest.Monk
     assert run_estate_demo(console) == 0
     assert console.file.getvalue() == MOTO_MISSING + "\n"
     assert "pip install 'residency[demo]'" in MOTO_MISSING
+
+
+def test_the_estate_demo_writes_hash_chained_run_records_with_its_manifests(tmp_path) -> None:
+    from policies.evidence import verify
+
+    assert run_estate_demo(captured(), evidence=tmp_path) == 0
+
+    records = sorted(tmp_path.glob("0*-enforce.json"))
+    assert len(records) == 3  # the dry run, the real run, the repeated erasure
+    outcome = verify(tmp_path)
+    assert outcome.intact, outcome.problem
+    assert outcome.manifests >= 1 and list(tmp_path.glob("erasure-*.jsonl"))
