@@ -35,6 +35,8 @@ from policies.tokens import (
     EC2_INSTANCE,
     ELASTICACHE_CLUSTER,
     GLUE_SECURITY_CONFIGURATION,
+    LAUNCH_CONFIGURATION,
+    LAUNCH_TEMPLATE,
     MQ_BROKER,
     MSK_CLUSTER,
     NEPTUNE_CLUSTER,
@@ -87,43 +89,110 @@ def _key_text(res: Resource, stack: Stack) -> str:
 # -- ENC-004 -----------------------------------------------------------------------------------------
 
 
+#: One block device to judge: (what, device settings, input path, whether the device can name a key).
+Device = tuple[str, Any, str, bool]
+
+
 def _ec2_instance(res: Resource, stack: Stack) -> Iterator[Problem]:
     """The root volume and every EBS block device, with the account's EBS encryption by default."""
-    default_on, default_key, default_holder = _ebs_default(res, stack)
+    devices: list[Device] = []
     root = res.props.get("rootBlockDevice")
-    devices: list[tuple[str, Any, str]] = []
     if root is UNKNOWN or first(root) is UNKNOWN:
         yield unknown(
             f"{res.label}: rootBlockDevice is not known until apply, so its root volume cannot be checked"
         )
     elif first(root) is None and res.props.get("launchTemplate") not in (None, {}, []):
-        yield unknown(
-            f"{res.label}: its root volume comes from its launch template, which this check does not read; declare "
-            "rootBlockDevice {encrypted: true, kmsKeyId} on the instance"
-        )
+        if referenced(stack, res, "launchTemplate", (LAUNCH_TEMPLATE,)) is None:
+            yield unknown(
+                f"{res.label}: its root volume comes from a launch template that is not in this stack, so its "
+                "encryption cannot be read; declare rootBlockDevice {encrypted: true, kmsKeyId} on the instance"
+            )
+        # else: the launch template of this stack is judged on its own.
     else:
-        devices.append(("root volume (rootBlockDevice)", first(root) or {}, "rootBlockDevice"))
-    extra = res.props.get("ebsBlockDevices")
+        devices.append(("root volume (rootBlockDevice)", first(root) or {}, "rootBlockDevice", True))
+    yield from _ebs_devices(res, "ebsBlockDevices", devices, can_name_key=True)
+    yield from _judge_devices(res, stack, devices)
+
+
+def _launch_configuration(res: Resource, stack: Stack) -> Iterator[Problem]:
+    """A launch configuration cannot name a key: its volumes use the account's default EBS key."""
+    devices: list[Device] = []
+    root = res.props.get("rootBlockDevice")
+    if root is UNKNOWN or first(root) is UNKNOWN:
+        yield unknown(f"{res.label}: rootBlockDevice is not known until apply")
+    else:
+        devices.append(("root volume (rootBlockDevice)", first(root) or {}, "rootBlockDevice", False))
+    yield from _ebs_devices(res, "ebsBlockDevices", devices, can_name_key=False)
+    yield from _judge_devices(res, stack, devices)
+
+
+def _launch_template(res: Resource, stack: Stack) -> Iterator[Problem]:
+    mappings = res.props.get("blockDeviceMappings")
+    if mappings is UNKNOWN:
+        yield unknown(f"{res.label}: blockDeviceMappings is not known until apply")
+        return
+    devices: list[Device] = []
+    for i, mapping in enumerate(as_list(mappings)):
+        if not isinstance(mapping, dict):
+            yield unknown(f"{res.label}: blockDeviceMappings[{i}] is not known until apply")
+            continue
+        ebs = first(mapping.get("ebs"))
+        if ebs is None:
+            continue  # an instance-store or suppressed device: no EBS volume
+        name = mapping.get("deviceName")
+        shown = f" {name}" if isinstance(name, str) else ""
+        devices.append(
+            (f"EBS volume{shown} (blockDeviceMappings[{i}].ebs)", ebs, "blockDeviceMappings", True)
+        )
+    if not devices:
+        devices.append(
+            (
+                "root volume (no blockDeviceMappings: as the AMI's snapshot is)",
+                {},
+                "blockDeviceMappings",
+                True,
+            )
+        )
+    yield from _judge_devices(res, stack, devices)
+
+
+def _ebs_devices(res: Resource, prop: str, devices: list[Device], *, can_name_key: bool) -> Iterator[Problem]:
+    extra = res.props.get(prop)
     if extra is UNKNOWN:
-        yield unknown(
-            f"{res.label}: ebsBlockDevices is not known until apply, so its volumes cannot be checked"
-        )
-    else:
-        for i, device in enumerate(as_list(extra)):
-            name = _get(device, "deviceName")
-            shown = f" {name}" if isinstance(name, str) else ""
-            devices.append((f"EBS volume{shown} (ebsBlockDevices[{i}])", device, "ebsBlockDevices"))
-    for what, device, prop in devices:
+        yield unknown(f"{res.label}: {prop} is not known until apply, so its volumes cannot be checked")
+        return
+    for i, device in enumerate(as_list(extra)):
+        name = _get(device, "deviceName")
+        shown = f" {name}" if isinstance(name, str) else ""
+        devices.append((f"EBS volume{shown} ({prop}[{i}])", device, prop, can_name_key))
+
+
+def _device_fix(res: Resource, stack: Stack, prop: str, can_name_key: bool) -> str:
+    if can_name_key:
+        return f"set {prop} {{encrypted: true, kmsKeyId: {_key_text(res, stack)}}}"
+    return (
+        f"set {prop} {{encrypted: true}} and make the account's default EBS key a customer-managed key "
+        f"(aws.ebs.DefaultKmsKey keyArn = {_key_text(res, stack)}), or move to an aws.ec2.LaunchTemplate whose "
+        "blockDeviceMappings name kmsKeyId"
+    )
+
+
+def _judge_devices(res: Resource, stack: Stack, devices: list[Device]) -> Iterator[Problem]:
+    default_on, default_key, default_holder = _ebs_default(res, stack)
+    for what, device, prop, can_name_key in devices:
         if device is UNKNOWN or not isinstance(device, dict):
             yield unknown(f"{res.label}: its {what} is not known until apply")
             continue
-        fix = f"set {prop} {{encrypted: true, kmsKeyId: {_key_text(res, stack)}}}"
+        fix = _device_fix(res, stack, prop, can_name_key)
         encrypted = device.get("encrypted")
         if encrypted is UNKNOWN:
             yield unknown(f"{res.label}: whether its {what} is encrypted is not known until apply; {fix}")
             continue
-        key = device.get("kmsKeyId") or None
+        key = (device.get("kmsKeyId") or None) if can_name_key else None
         holder, key_prop = res, prop
+        if key is None and default_key is not None:
+            # Without a key of its own, an encrypted volume uses the account's default EBS key.
+            key, (holder, key_prop) = default_key, default_holder
         if encrypted is None or encrypted == "":
             if default_on is UNKNOWN:
                 yield unknown(
@@ -137,14 +206,12 @@ def _ec2_instance(res: Resource, stack: Stack) -> Iterator[Problem]:
                     f"encryption by default, so the volume is stored unencrypted; {fix}"
                 )
                 continue
-            if key is None and default_key is not None:
-                key, (holder, key_prop) = default_key, default_holder
             yield from kms.judge_key(res, holder, key_prop, key, stack, f"the key of its {what}", fix)
             continue
         if flag(encrypted) is not True:
             yield f"{res.label}: its {what} sets encrypted: false, so the volume is stored unencrypted; {fix}"
             continue
-        yield from kms.judge_key(res, holder, key_prop, key, stack, f"the kmsKeyId of its {what}", fix)
+        yield from kms.judge_key(res, holder, key_prop, key, stack, f"the key of its {what}", fix)
 
 
 def _ebs_default(res: Resource, stack: Stack) -> tuple[Any, Any, tuple[Resource, str]]:
@@ -358,6 +425,8 @@ def _cognito(res: Resource, stack: Stack) -> Iterator[Problem]:
 
 _SETTINGS = {
     EC2_INSTANCE: _ec2_instance,
+    LAUNCH_CONFIGURATION: _launch_configuration,
+    LAUNCH_TEMPLATE: _launch_template,
     DAX_CLUSTER: _dax,
     ELASTICACHE_CLUSTER: _elasticache_cluster,
     RDS_INSTANCE: _performance_insights,

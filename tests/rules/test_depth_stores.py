@@ -588,3 +588,86 @@ NET001 = [
 @pytest.mark.parametrize(("resources", "expected"), [c[1:] for c in NET001], ids=[c[0] for c in NET001])
 def test_net001_broker_not_public(resources, expected):
     judge("NET-001", resources, expected)
+
+
+LAUNCH_CONFIG = "aws:ec2/launchConfiguration:LaunchConfiguration"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+
+LAUNCHES = [
+    (
+        "launch-config-root-unencrypted",
+        one(LAUNCH_CONFIG, {"imageId": "ami-1"}),
+        fail("aws.ebs.DefaultKmsKey"),
+    ),
+    (
+        "launch-config-encrypted-default-key",
+        one(LAUNCH_CONFIG, {"rootBlockDevice": {"encrypted": True}}),
+        fail("AWS managed key"),
+    ),
+    (
+        "launch-config-encrypted-account-cmk",
+        (
+            res(LAUNCH_CONFIG, "store", {"rootBlockDevice": {"encrypted": True}}),
+            res("aws:ebs/defaultKmsKey:DefaultKmsKey", "ebs-key", {"keyArn": KEY}),
+        ),
+        PASS,
+    ),
+    ("launch-config-unknown", one(LAUNCH_CONFIG, {"rootBlockDevice": U}), unknown("rootBlockDevice")),
+    (
+        "launch-template-cmk",
+        one(
+            LAUNCH_TEMPLATE,
+            {
+                "blockDeviceMappings": [
+                    {"deviceName": "/dev/xvda", "ebs": {"encrypted": "true", "kmsKeyId": KEY}}
+                ]
+            },
+        ),
+        PASS,
+    ),
+    (
+        "launch-template-unencrypted",
+        one(
+            LAUNCH_TEMPLATE,
+            {"blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"encrypted": "false"}}]},
+        ),
+        fail("blockDeviceMappings[0].ebs) sets encrypted: false"),
+    ),
+    (
+        "launch-template-no-mappings",
+        one(LAUNCH_TEMPLATE, {"imageId": "ami-1"}),
+        fail("as the AMI's snapshot is"),
+    ),
+    (
+        "launch-template-unknown",
+        one(LAUNCH_TEMPLATE, {"blockDeviceMappings": U}),
+        unknown("blockDeviceMappings"),
+    ),
+    (
+        "instance-from-stack-template-judged-there",
+        (
+            res(
+                LAUNCH_TEMPLATE,
+                "tpl",
+                {"blockDeviceMappings": [{"ebs": {"encrypted": "true", "kmsKeyId": KEY}}]},
+            ),
+            res(
+                INSTANCE,
+                "store",
+                {"launchTemplate": {"id": U}},
+                property_dependencies={"launchTemplate": [urn(LAUNCH_TEMPLATE, "tpl")]},
+            ),
+        ),
+        PASS,
+    ),
+    (
+        "instance-from-foreign-template",
+        one(INSTANCE, {"launchTemplate": {"id": "lt-123"}}),
+        unknown("launch template that is not in this stack"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("resources", "expected"), [c[1:] for c in LAUNCHES], ids=[c[0] for c in LAUNCHES])
+def test_enc004_launch_configurations_and_templates(resources, expected):
+    judge("ENC-004", resources, expected)
