@@ -29,6 +29,7 @@ from policies.sources.live_aws import inventory
 REGION = "cn-north-1"
 UPLOADS = "pushauction-prod-user-uploads"
 OUTSIDE = "pushauction-shadow-export"
+TABLE = "pushauction-prod-accounts"
 
 
 @pytest.fixture(scope="module")
@@ -141,15 +142,16 @@ def test_the_audit_finds_exactly_the_drift(moto_url: str, drifted: dict) -> None
     assert ("RES-001", OUTSIDE) in found
     assert ("AUD-001", UPLOADS) in found
     assert ("ACC-004", "ops-debug:everything-in-s3") in found
-    # AUD-002 judges a trail by the personal-data buckets it covers: the stopped trail leaves the
-    # uploads bucket's data events unrecorded, and the finding names the trail.
+    # AUD-002 judges a trail by the personal-data stores it covers: the stopped trail leaves the
+    # uploads bucket's (and the accounts table's) data events unrecorded, and the finding names it.
     stopped = [f for f in run.result.findings if f.rule == "AUD-002" and f.name == UPLOADS]
     assert stopped and "Trail 'pushauction-audit'" in stopped[0].message
     assert ("ENC-003", drifted["key_id"]) in found
     # ...and nothing else is: every finding is about one of the changed resources.
-    changed = {OUTSIDE, f"{OUTSIDE}-acl", UPLOADS, "ops-debug:everything-in-s3", drifted["key_id"]}
+    changed = {OUTSIDE, f"{OUTSIDE}-acl", UPLOADS, TABLE, "ops-debug:everything-in-s3", drifted["key_id"]}
     assert {name for _rule, name in found} <= changed, _shown(run.result.findings)
     assert {r for r, n in found if n == UPLOADS} == {"AUD-001", "AUD-002"}
+    assert {r for r, n in found if n == TABLE} <= {"AUD-002"}
     assert {r for r, n in found if n == drifted["key_id"]} == {"ENC-003"}
     assert {r for r, n in found if n == "ops-debug:everything-in-s3"} == {"ACC-004"}
 
