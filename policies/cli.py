@@ -202,7 +202,8 @@ def check(
         if program is not None:
             run, export = scope.enter_context(_program_export(program, stack, config or []))
             paths = [str(export)]
-        inputs, replay = _evidence_inputs(evidence, paths)
+        # With --program the inputs are the program's folder and the stack export it produced.
+        inputs, replay = _evidence_inputs(evidence, [str(program), *paths] if program is not None else paths)
         with replay:
             result = run_check(paths, catalog=cat, waivers_path=waivers, strict=strict)
     if run is not None:
