@@ -395,3 +395,15 @@ def test_programs_folder_is_read_in_place() -> None:
         pytest.skip("shared/fixtures/pulumi-programs missing")
     ours = {p.name for p in (ROOT / "tests").rglob("*") if p.is_dir()}
     assert not ours & {p.name for p in PROGRAMS.iterdir() if p.is_dir()}
+
+
+def test_ci_example_runs_the_program_without_credentials() -> None:
+    import yaml
+
+    text = (ROOT / "examples" / "ci" / "github-actions-program.yml").read_text()
+    workflow = yaml.safe_load(text)
+    steps = workflow["jobs"]["residency"]["steps"]
+    runs = "\n".join(step.get("run", "") for step in steps)
+    assert "residency check --program . --stack" in runs and "--format sarif" in runs
+    assert any(step.get("uses", "").startswith("github/codeql-action/upload-sarif") for step in steps)
+    assert "secrets." not in text and "AWS_ACCESS_KEY_ID" not in text and "pulumi preview" not in runs
