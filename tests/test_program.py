@@ -407,3 +407,27 @@ def test_ci_example_runs_the_program_without_credentials() -> None:
     assert "residency check --program . --stack" in runs and "--format sarif" in runs
     assert any(step.get("uses", "").startswith("github/codeql-action/upload-sarif") for step in steps)
     assert "secrets." not in text and "AWS_ACCESS_KEY_ID" not in text and "pulumi preview" not in runs
+
+
+def test_a_disabled_default_provider_fails_as_pulumi_up_would(tmp_path: Path) -> None:
+    folder = write_program(
+        tmp_path / "p",
+        'import pulumi_aws as aws\naws.s3.BucketV2("b")\n',
+        project="name: p\nruntime: python\nconfig:\n  pulumi:disable-default-providers:\n    value: [aws]\n",
+        stacks={"dev": "config:\n  aws:region: cn-north-1\n"},
+    )
+    with pytest.raises(InputError, match=r"after 0 resources: .*Default provider for 'aws' disabled"):
+        load_program(folder)
+
+
+def test_the_check_side_never_imports_pulumi() -> None:
+    """Only the child process imports pulumi and the provider SDKs (DESIGN: the check path never
+    imports pulumi_aws, boto3 or kopf)."""
+    code = (
+        "import sys; from policies.sources.program import load_program;"
+        f"load_program({str(ROOT)!r}, {STACKS[0]!r});"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pulumi_aws', 'boto3', 'kopf'));"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
