@@ -147,12 +147,11 @@ EXPECTED: dict[str, Expect] = {
             "RES-004 ecs-instance-policy-attach",
             "RES-004 task-excution-policy-attach",
             "TLS-003 web",  # HTTP on port 80, forwarding
+            "ENC-004 launch-config",  # the container instances' root volumes are not encrypted
         ),
         clean=frozenset(
             {"task-execution-role", "ecs-instance-role", "cluster", "app-tg", "ecs-iam-instance-profile"}
         ),
-        # The container instances' root volumes (launch configuration) are not encrypted.
-        gaps=pairs("ENC-004 launch-config"),
     ),
     "aws-py-hub-and-spoke-network": Expect(
         finds=pairs(
