@@ -52,6 +52,14 @@ def enforce(
         int, typer.Option("--interval", min=1, help="Seconds between reconciles when looping.")
     ] = DEFAULT_INTERVAL,
     format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    evidence: Annotated[
+        Path | None,
+        typer.Option(
+            "--evidence",
+            help="Write each erasure's manifest (JSON lines, one per deleted item; its sha256 is the "
+            "evidence digest) into this directory.",
+        ),
+    ] = None,
 ) -> None:
     """Keep live data stores within RetentionPolicy, AccessAuditPolicy and ErasureRequest documents.
 
@@ -61,7 +69,9 @@ def enforce(
     from policies.errors import InputError
 
     try:
-        code = _enforce(files, once, dry_run, now, endpoint_url, region or [], interval, format.lower())
+        code = _enforce(
+            files, once, dry_run, now, endpoint_url, region or [], interval, format.lower(), evidence
+        )
     except InputError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
@@ -83,6 +93,7 @@ def _enforce(
     regions: list[str],
     interval: int,
     fmt: str,
+    evidence_dir: Path | None = None,
 ) -> int:
     import time
 
@@ -105,6 +116,8 @@ def _enforce(
 
         results = _run_with_progress(docs, clients, fixed_now or datetime.now(UTC), dry_run)
         code = exit_code(results)
+        if evidence_dir is not None:
+            _write_manifests(results, evidence_dir)
         if fmt == "json":
             import json
 
@@ -117,6 +130,21 @@ def _enforce(
         if once:
             return code
         time.sleep(interval)
+
+
+def _write_manifests(results, directory: Path) -> None:  # noqa: ANN001
+    """Each erasure's manifest into `directory`; its path goes into the result's evidence."""
+    from controllers.manifest import write_dir
+
+    for result in results:
+        if result.manifest is None or not result.evidence:
+            continue  # a dry run, or an erasure that never ran: no evidence
+        try:
+            path = write_dir(directory, result.name, result.finished or result.started, result.manifest)
+        except OSError as exc:  # the erasure ran: not a bad input, but not complete evidence either
+            result.errors.append(f"--evidence {directory}: cannot write the manifest ({exc.strerror or exc})")
+            continue
+        result.evidence.setdefault("manifest", {})["file"] = str(path)
 
 
 def _run_with_progress(docs, clients, now, dry_run):  # noqa: ANN001, ANN202

@@ -292,6 +292,22 @@ class ErasureDataStore(Model):
         return f"s3://{self.s3.bucket}" if self.s3 else f"dynamodb:{self.dynamodb.table}"  # type: ignore[union-attr]
 
 
+#: An evidence prefix: printable, no wildcard; empty or ending in '/'.
+EVIDENCE_PREFIX_PATTERN = r"^([^*?\[\]\x00-\x1f\x7f]*/)?$"
+
+
+class ErasureEvidence(S3Store):
+    """Where the operator stores each run's erasure manifest (the bucket must be in the territory)."""
+
+    prefix: str = Field(
+        default="",
+        max_length=512,
+        pattern=EVIDENCE_PREFIX_PATTERN,
+        description="Key prefix of the manifests (empty, or ending in '/'); each is "
+        "PREFIX<request name>/<sha256>.jsonl.",
+    )
+
+
 class ErasureRequestSpec(Model):
     subject_id: str = Field(
         description="The data subject's id: [A-Za-z0-9._@+=-], no leading/trailing dot, no '..'.",
@@ -300,6 +316,11 @@ class ErasureRequestSpec(Model):
     data_stores: list[ErasureDataStore] = Field(min_length=1)
     deadline: datetime | None = Field(
         default=None, description="When the erasure must be complete (RFC 3339)."
+    )
+    evidence: ErasureEvidence | None = Field(
+        default=None,
+        description="S3 bucket and prefix for the erasure manifests (one JSON line per deleted item; "
+        "status.evidence.deletedSha256 is the manifest's sha256).",
     )
 
     @field_validator("subject_id")

@@ -51,6 +51,21 @@ def render_summary(results: list[ReconcileResult], *, dry_run: bool) -> None:
                     f"evidence: {ev['deletedCount']} deleted, sha256 {ev['deletedSha256']}, "
                     f"{ev['started']} .. {ev['finished']}"
                 )
+                manifest = ev.get("manifest") or {}
+                for where in ("file", "location"):
+                    if manifest.get(where):
+                        lines.append(f"evidence: manifest {manifest[where]}")
+                for store in ev.get("stores", ()):
+                    if not store.get("ran"):
+                        lines.append(
+                            f"evidence: {store['store']}: not erased (did not run: {store.get('reason', '?')})"
+                        )
+                        continue
+                    copy = f" (replica of {store['replicaOf']})" if store.get("replicaOf") else ""
+                    lines.append(
+                        f"evidence: {store['store']}{copy}: {store.get('deleted', 0)} deleted, "
+                        f"{store.get('held', 0)} held, {store.get('remaining', 0)} still present"
+                    )
         if lines:
             console.print(f"[bold]{result.ref}[/bold] ({result.source})", highlight=False)
             for line in lines:
