@@ -13,7 +13,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from policies.errors import InputError
 from policies.settings import Category, Settings
@@ -105,6 +113,10 @@ class RetentionLimit(_Model):
     def internal(self) -> bool:
         return self.source.strip().lower() == INTERNAL_DECISION
 
+    @field_serializer("date")
+    def _iso_date(self, value: dt.date | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
     @model_validator(mode="after")
     def _decision_has_owner(self) -> RetentionLimit:
         if self.internal and (not self.owner or self.date is None):
@@ -125,6 +137,9 @@ def _limit_with_source(value: object) -> object:
 
 
 class DataCategory(_Model):
+    # Dumped (`residency controls --format json`) under the catalogue's own keys.
+    model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
+
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
     examples: list[str] = []
