@@ -2,7 +2,7 @@
 
 One "unit" is what a team deploys for a data category: a KMS key, a personal-data bucket with all
 its side resources, an audit-log bucket with Object Lock, a DynamoDB table, a PostgreSQL database
-with a TLS-forcing parameter group, a CloudTrail trail with S3 data events, a log group and an
+with a TLS-forcing parameter group, a CloudTrail trail with S3 and DynamoDB data events, a log group and an
 application role with a least-privilege policy. `compliant_unit` passes every rule;
 `noncompliant_unit` is the same stack copied from a global template (us-west-2, AES256, public,
 no TLS, wildcards) and fails most of them.
@@ -376,6 +376,8 @@ def compliant_unit(suffix: str = "", region: str = "cn-north-1", op: str = "same
                 "username": "pushauction",
                 "backupRetentionPeriod": 7,
                 "deletionProtection": True,
+                # Connections and statements go to CloudWatch Logs (AUD-004).
+                "enabledCloudwatchLogsExports": ["postgresql"],
                 "tags": {"data-category": "account-registration"},
             },
             {"arn": f"arn:{partition}:rds:{region}:{ACCOUNT}:db:accounts-db{suffix}"},
@@ -388,7 +390,7 @@ def compliant_unit(suffix: str = "", region: str = "cn-north-1", op: str = "same
                 "kmsKeyId": [key_urn],
             },
         ),
-        # --- audit trail with S3 data events -----------------------------------------------------
+        # --- audit trail with S3 and DynamoDB data events -----------------------------------------------------
         _step(
             "aws:cloudtrail/trail:Trail",
             f"audit-trail{suffix}",
@@ -405,7 +407,11 @@ def compliant_unit(suffix: str = "", region: str = "cn-north-1", op: str = "same
                         "readWriteType": "All",
                         "includeManagementEvents": True,
                         "dataResources": [
-                            {"type": "AWS::S3::Object", "values": [f"arn:{partition}:s3:::{uploads}/"]}
+                            {"type": "AWS::S3::Object", "values": [f"arn:{partition}:s3:::{uploads}/"]},
+                            {
+                                "type": "AWS::DynamoDB::Table",
+                                "values": [f"arn:{partition}:dynamodb:{region}:{ACCOUNT}:table/{table}"],
+                            },
                         ],
                     }
                 ],

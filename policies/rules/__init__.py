@@ -13,5 +13,6 @@ from policies.rules import (  # noqa: F401
     live,
     residency,
     retention,
+    service_logs,
     store_settings,
 )

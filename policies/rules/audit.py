@@ -15,6 +15,7 @@ dependency names exactly one bucket of the stack, and is otherwise reported as u
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from policies.registry import Violation, rule, unknown
 from policies.s3 import BucketView, as_list, bucket_view
 from policies.settings import Category
 from policies.stack import Stack
-from policies.tokens import CLOUDTRAIL_TRAIL, S3_BUCKET_TYPES, side_types
+from policies.tokens import CLOUDTRAIL_TRAIL, DYNAMODB_TABLE, S3_BUCKET_TYPES, side_types
 from policies.values import BadNumber
 
 #: The catalogue category whose retention bounds apply to audit logs.
@@ -274,56 +275,166 @@ def access_logging_enabled(res: Resource, stack: Stack) -> Iterator[str | Violat
 
 @rule(
     id="AUD-002",
-    title="CloudTrail records data events for personal-data buckets",
+    title="CloudTrail records data events for personal-data buckets and tables",
     severity=Severity.HIGH,
-    types=S3_BUCKET_TYPES | {CLOUDTRAIL_TRAIL},
+    types=S3_BUCKET_TYPES | {CLOUDTRAIL_TRAIL, DYNAMODB_TABLE},
     remediation=(
-        "Turn on enableLogFileValidation and set kmsKeyId on the trail, and select S3 data events "
-        "(AWS::S3::Object, readWriteType All) for every personal-data bucket."
+        "Turn on enableLogFileValidation and set kmsKeyId on a trail of the aws-cn partition in cn-north-1 or "
+        "cn-northwest-1, and select data events (readWriteType All, or ReadOnly plus WriteOnly) for every "
+        "personal-data bucket (AWS::S3::Object) and table (AWS::DynamoDB::Table)."
     ),
 )
 def cloudtrail_data_events(res: Resource, stack: Stack) -> Iterator[str | Violation]:
-    """A trail records object-level reads and writes of personal data, in tamper-evident, encrypted logs."""
+    """A trail records every read and write of personal data, in tamper-evident, encrypted logs."""
     if res.type == CLOUDTRAIL_TRAIL:
         yield from _trail_settings(res, stack)
         return
-    if not is_personal_bucket(res, stack):
+    if not stack.holds_personal_data(res):
         return
     index = audit_index(stack)
-    if index.is_audit_bucket(res):
-        return
-    name = bucket_name(res)
-    shown = name if isinstance(name, str) else "NAME"
-    selector = f"arn:{stack.settings.partition}:s3:::{shown}/"
+    if res.type in S3_BUCKET_TYPES:
+        if index.is_audit_bucket(res):
+            return
+        target = DataTarget(S3_OBJECT, bucket_name(res), res.region, res.partition)
+        what, name_prop, data = "its S3 data events", "bucket name", "objects"
+    else:
+        target = DataTarget(DYNAMODB_TABLE_DATA, table_name(res), res.region, res.partition)
+        what, name_prop, data = "its DynamoDB data events", "table name", "items"
+    selector = target.selector(stack)
     if not index.trails:
         yield (
-            f"{res.label} holds personal data but no CloudTrail trail in this stack records its S3 data events: "
-            f"add a trail with a data-event selector for {selector} (AWS::S3::Object, readWriteType All); if a "
-            "trail in another stack covers it, waive this finding and give that trail as the reason"
+            f"{res.label} holds personal data but no CloudTrail trail in this stack records {what}: add a trail "
+            f"with a data-event selector {selector}; if a trail in another stack covers it, waive this finding "
+            "and give that trail as the reason"
         )
         return
-    candidates = _candidate_trails(stack, name)
-    verdict = tri_any(_trail_covers(trail, name, res.region) for trail in candidates)
+    candidates = _candidate_trails(stack, target)
+    verdict = tri_any(_trail_covers(trail, target) for trail in candidates)
     if verdict is True:
         return
     trails = _some_labels(candidates or index.trails)
     if verdict is UNKNOWN:
-        if not isinstance(name, str):
+        if not isinstance(target.name, str):
             yield unknown(
-                f"{res.label}: its bucket name is not known until apply, so the data-event selectors of "
-                f"{trails} cannot be matched to it here ({AT_APPLY}); set the bucket name explicitly"
+                f"{res.label}: its {name_prop} is not known until apply, so the data-event selectors of "
+                f"{trails} cannot be matched to it here ({AT_APPLY}); set the {name_prop} explicitly"
             )
         else:
             yield unknown(
-                f"{res.label}: whether {trails} records its S3 data events is not known until apply "
+                f"{res.label}: whether {trails} records {what} is not known until apply "
                 f"(event selectors, logging or region are computed); {AT_APPLY}"
             )
         return
     yield (
-        f"{res.label} holds personal data but no trail in this stack ({trails}) records all reads and writes "
-        f"of its objects: add a data-event selector for {selector} (AWS::S3::Object, readWriteType All) to a "
-        "logging trail in its region or a multi-region trail"
+        f"{res.label} holds personal data but no trail in this stack ({trails}) records all reads and writes of its {data}: "
+        f"add a data-event selector {selector} to a logging trail of the {stack.settings.partition} partition in "
+        "its region, or to a multi-region trail there"
     )
+
+
+S3_OBJECT = "AWS::S3::Object"
+DYNAMODB_TABLE_DATA = "AWS::DynamoDB::Table"
+#: Basic data-resource values that select every table of the account.
+_ALL_TABLES = frozenset(f"arn:{p}:dynamodb{tail}" for p in _PARTITIONS for tail in ("", ":"))
+_TABLE_ARN = re.compile(r"^arn:([^:]+):dynamodb:([^:]*):([^:]*):table/(.+)$")
+
+
+def table_name(table: Resource) -> Any:
+    name = table.props.get("name")
+    if name is UNKNOWN:
+        return UNKNOWN
+    if isinstance(name, str) and name:
+        return name
+    arn = table.props.get("arn")
+    match = _TABLE_ARN.match(arn) if isinstance(arn, str) else None
+    return match.group(4) if match else None
+
+
+@dataclass(frozen=True, slots=True)
+class DataTarget:
+    """What a data-event selector must select: every object of a bucket, or a table."""
+
+    kind: str
+    #: The bucket or table name: a string, UNKNOWN, or None.
+    name: Any
+    region: Any
+    partition: Any
+
+    def selector(self, stack: Stack) -> str:
+        partition = stack.settings.partition
+        shown = self.name if isinstance(self.name, str) else "NAME"
+        if self.kind == S3_OBJECT:
+            return f"{{type: '{S3_OBJECT}', values: ['arn:{partition}:s3:::{shown}/']}} (readWriteType All)"
+        allowed = stack.settings.allowed_regions
+        region = self.region if isinstance(self.region, str) and self.region in allowed else allowed[0]
+        return (
+            f"{{type: '{DYNAMODB_TABLE_DATA}', values: ['arn:{partition}:dynamodb:{region}:<account>:table/{shown}']}} "
+            "(readWriteType All)"
+        )
+
+    def _table(self, value: str) -> Any:
+        """Whether a table ARN names this table (True/False), UNKNOWN when the name is not known."""
+        match = _TABLE_ARN.match(value)
+        if match is None:
+            return False
+        region, name = match.group(2), match.group(4)
+        if isinstance(self.region, str) and region not in ("", "*", self.region):
+            return False
+        if not isinstance(self.name, str):
+            return UNKNOWN
+        return fnmatchcase(self.name, name)
+
+    def value_covers(self, value: Any) -> Any:
+        """A basic selector value: every bucket or table, this whole bucket, or this table."""
+        if value is UNKNOWN:
+            return UNKNOWN
+        if not isinstance(value, str):
+            return False
+        if self.kind == S3_OBJECT:
+            if value in _ALL_BUCKETS:
+                return True
+            if not isinstance(self.name, str):
+                return UNKNOWN
+            return value in _bucket_prefixes(self.name)
+        if value in _ALL_TABLES:
+            return True
+        return self._table(value)
+
+    def prefix_covers(self, value: Any) -> Any:
+        """An advanced `startsWith` value that leaves every object (every item) of the target selected."""
+        if value is UNKNOWN:
+            return UNKNOWN
+        if not isinstance(value, str):
+            return False
+        if self.kind == S3_OBJECT:
+            if any(f"arn:{p}:s3:::".startswith(value) for p in _PARTITIONS):
+                return True
+            if not isinstance(self.name, str):
+                return UNKNOWN
+            return any(prefix.startswith(value) for prefix in _bucket_prefixes(self.name))
+        if any(f"arn:{p}:dynamodb:".startswith(value) for p in _PARTITIONS):
+            return True
+        if ":table/" not in value:
+            parts = value.split(":")
+            # "arn:aws-cn:dynamodb:cn-north-1:" (every table of a region) or ...:<account>:table...
+            if len(parts) >= 5 and parts[2] == "dynamodb" and isinstance(self.region, str):
+                return parts[3] == self.region
+            return False
+        head, _, name_prefix = value.partition(":table/")
+        if not isinstance(self.name, str):
+            return UNKNOWN
+        region = head.split(":")[3] if head.count(":") >= 3 else ""
+        if isinstance(self.region, str) and region not in ("", self.region):
+            return False
+        return self.name.startswith(name_prefix)
+
+    def equals_covers(self, value: Any) -> Any:
+        """An advanced `equals` value: for S3 one object (never a whole bucket); for DynamoDB the table."""
+        if value is UNKNOWN:
+            return UNKNOWN
+        if self.kind == S3_OBJECT or not isinstance(value, str):
+            return False
+        return self._table(value)
 
 
 def _some_labels(resources: list[Resource], limit: int = 3) -> str:
@@ -331,37 +442,42 @@ def _some_labels(resources: list[Resource], limit: int = 3) -> str:
     return f"{shown} and {len(resources) - limit} more" if len(resources) > limit else shown
 
 
-def _candidate_trails(stack: Stack, name: Any) -> list[Resource]:
-    """The trails that could cover a bucket: those naming it, plus every trail whose selectors are
-    not a plain list of other buckets (all-bucket values, advanced selectors, unknowns).
+def _candidate_trails(stack: Stack, target: DataTarget) -> list[Resource]:
+    """The trails that could cover a bucket or table: those naming it, plus every trail whose selectors of
+    that kind are not a plain list of other names (all-bucket values, advanced selectors, unknowns).
 
-    Built once per stack, so checking n buckets against m trails is O(n + m), not O(n * m).
+    Built once per stack and kind, so checking n stores against m trails is O(n + m), not O(n * m).
     """
-    generic, by_name = stack.memo("audit.trails_by_bucket", _index_trail_selectors)
-    if not isinstance(name, str):
+    generic, by_name = stack.memo(
+        f"audit.trails_by_name.{target.kind}", lambda s: _index_trail_selectors(s, target.kind)
+    )
+    if not isinstance(target.name, str):
         return audit_index(stack).trails
-    return [*generic, *by_name.get(name, ())]
+    return [*generic, *by_name.get(target.name, ())]
 
 
-def _index_trail_selectors(stack: Stack) -> tuple[list[Resource], dict[str, list[Resource]]]:
+def _index_trail_selectors(stack: Stack, kind: str) -> tuple[list[Resource], dict[str, list[Resource]]]:
     generic: list[Resource] = []
     by_name: dict[str, list[Resource]] = {}
     for trail in audit_index(stack).trails:
-        names = _explicit_bucket_names(trail)
+        names = _explicit_names(trail, kind)
         if names is None:
             generic.append(trail)
         else:
-            for bucket in names:
-                by_name.setdefault(bucket, []).append(trail)
+            for name in names:
+                by_name.setdefault(name, []).append(trail)
     return generic, by_name
 
 
-def _explicit_bucket_names(trail: Resource) -> set[str] | None:
-    """The buckets a trail's basic selectors name, or None when it may cover others too."""
+def _explicit_names(trail: Resource, kind: str) -> set[str] | None:
+    """The buckets or tables a trail's basic selectors name, or None when it may cover others too."""
     if trail.props.get("advancedEventSelectors") not in (None, []):
         return None
     names: set[str] = set()
-    for selector in as_list(trail.props.get("eventSelectors")):
+    selectors = trail.props.get("eventSelectors")
+    if selectors is UNKNOWN:
+        return None
+    for selector in as_list(selectors):
         if not isinstance(selector, dict):
             return None
         resources = selector.get("dataResources")
@@ -370,14 +486,46 @@ def _explicit_bucket_names(trail: Resource) -> set[str] | None:
         for data in as_list(resources):
             if not isinstance(data, dict) or not isinstance(data.get("values"), list | type(None)):
                 return None
+            data_kind = data.get("type")
+            if data_kind is UNKNOWN:
+                return None
+            if data_kind != kind:
+                continue
             for value in as_list(data.get("values")):
-                if not isinstance(value, str) or value in _ALL_BUCKETS or ":s3:::" not in value:
+                if not isinstance(value, str):
                     return None
-                names.add(value.split(":s3:::", 1)[1].split("/", 1)[0])
+                if kind == S3_OBJECT:
+                    if value in _ALL_BUCKETS or ":s3:::" not in value:
+                        return None
+                    names.add(value.split(":s3:::", 1)[1].split("/", 1)[0])
+                else:
+                    match = _TABLE_ARN.match(value)
+                    if match is None or any(c in match.group(4) for c in "*?"):
+                        return None
+                    names.add(match.group(4))
     return names
 
 
+def _trail_outside(trail: Resource, stack: Stack) -> str | None:
+    """Why a trail cannot record data in the territory: its home region or partition is elsewhere."""
+    region, partition = trail.region, trail.partition
+    allowed = stack.settings.allowed_regions
+    if isinstance(partition, str) and partition != stack.settings.partition:
+        return f"its partition is {partition}"
+    if isinstance(region, str) and region not in allowed:
+        return f"its home region is {region}"
+    return None
+
+
 def _trail_settings(trail: Resource, stack: Stack) -> Iterator[str | Violation]:
+    outside = _trail_outside(trail, stack)
+    if outside is not None:
+        kind = "a multi-region trail" if trail.props.get("isMultiRegionTrail") is True else "a trail"
+        yield (
+            f"{trail.label} is {kind} but {outside}, outside the territory: it records no event of the "
+            f"{stack.settings.partition} partition and keeps what it records outside China; create it with a "
+            f"provider in {' or '.join(stack.settings.allowed_regions)}"
+        )
     validation = trail.props.get("enableLogFileValidation")
     if validation is UNKNOWN:
         yield unknown(f"{trail.label}: enableLogFileValidation is not known until apply; set it to true")
@@ -399,19 +547,26 @@ def _trail_settings(trail: Resource, stack: Stack) -> Iterator[str | Violation]:
         )
 
 
-def _trail_covers(trail: Resource, name: Any, bucket_region: Any) -> Any:
-    """True, False or UNKNOWN: does the trail record every read and write of the bucket's objects?"""
+def _trail_covers(trail: Resource, target: DataTarget) -> Any:
+    """True, False or UNKNOWN: does the trail record every read and every write of the target's data?"""
     props = trail.props
     logging = props.get("enableLogging")
     if logging is False:
         return False
+    # A trail records events of its own partition only.
+    if (
+        isinstance(trail.partition, str)
+        and isinstance(target.partition, str)
+        and trail.partition != target.partition
+    ):
+        return False
     region_ok: Any = True
     multi_region = props.get("isMultiRegionTrail")
     if multi_region is not True:
-        if multi_region is UNKNOWN or trail.region is UNKNOWN or bucket_region is UNKNOWN:
+        if multi_region is UNKNOWN or trail.region is UNKNOWN or target.region is UNKNOWN:
             region_ok = UNKNOWN
         elif (
-            isinstance(trail.region, str) and isinstance(bucket_region, str) and trail.region != bucket_region
+            isinstance(trail.region, str) and isinstance(target.region, str) and trail.region != target.region
         ):
             return False
     basic = props.get("eventSelectors")
@@ -419,29 +574,40 @@ def _trail_covers(trail: Resource, name: Any, bucket_region: Any) -> Any:
     if basic is UNKNOWN or advanced is UNKNOWN:
         selected: Any = UNKNOWN
     else:
-        selected = tri_any(
-            [
-                *(_basic_selector_covers(s, name) for s in as_list(basic)),
-                *(_advanced_selector_covers(s, name) for s in as_list(advanced)),
-            ]
-        )
+        # Reads and writes may be selected by different selectors (ReadOnly plus WriteOnly cover All).
+        parts = [
+            *(_basic_selector_covers(s, target) for s in as_list(basic)),
+            *(_advanced_selector_covers(s, target) for s in as_list(advanced)),
+        ]
+        selected = tri_all([tri_any(read for read, _ in parts), tri_any(write for _, write in parts)])
     return tri_all([selected, region_ok, UNKNOWN if logging is UNKNOWN else True])
 
 
-def _basic_selector_covers(selector: Any, name: Any) -> Any:
+_READS = {None: True, "": True, "All": True, "ReadOnly": True, "WriteOnly": False}
+_WRITES = {None: True, "": True, "All": True, "ReadOnly": False, "WriteOnly": True}
+
+
+def _basic_selector_covers(selector: Any, target: DataTarget) -> tuple[Any, Any]:
+    """(reads covered, writes covered) by one basic event selector."""
     if selector is UNKNOWN:
-        return UNKNOWN
+        return UNKNOWN, UNKNOWN
     if not isinstance(selector, dict):
-        return False
+        return False, False
     read_write = selector.get("readWriteType")
-    read_write_ok = UNKNOWN if read_write is UNKNOWN else read_write in (None, "", "All")
     resources = selector.get("dataResources")
     if resources is UNKNOWN:
-        return tri_all([read_write_ok, UNKNOWN])
-    return tri_all([read_write_ok, tri_any(_data_resource_covers(d, name) for d in as_list(resources))])
+        covers: Any = UNKNOWN
+    else:
+        covers = tri_any(_data_resource_covers(d, target) for d in as_list(resources))
+    if read_write is UNKNOWN:
+        return tri_all([covers, UNKNOWN]), tri_all([covers, UNKNOWN])
+    return (
+        tri_all([covers, _READS.get(read_write, False)]),
+        tri_all([covers, _WRITES.get(read_write, False)]),
+    )
 
 
-def _data_resource_covers(resource: Any, name: Any) -> Any:
+def _data_resource_covers(resource: Any, target: DataTarget) -> Any:
     if resource is UNKNOWN:
         return UNKNOWN
     if not isinstance(resource, dict):
@@ -449,56 +615,64 @@ def _data_resource_covers(resource: Any, name: Any) -> Any:
     kind, values = resource.get("type"), resource.get("values")
     if kind is UNKNOWN or values is UNKNOWN:
         return UNKNOWN
-    if kind != "AWS::S3::Object":
+    if kind != target.kind:
         return False
-    return tri_any(_value_covers(v, name) for v in as_list(values))
-
-
-def _value_covers(value: Any, name: Any) -> Any:
-    """A basic data-resource value: every bucket, or this whole bucket (empty object prefix)."""
-    if value is UNKNOWN:
-        return UNKNOWN
-    if not isinstance(value, str):
-        return False
-    if value in _ALL_BUCKETS:
-        return True
-    if not isinstance(name, str):
-        return UNKNOWN
-    return value in _bucket_prefixes(name)
+    return tri_any(target.value_covers(v) for v in as_list(values))
 
 
 def _bucket_prefixes(name: str) -> tuple[str, ...]:
     return tuple(f"arn:{p}:s3:::{name}/" for p in _PARTITIONS)
 
 
-def _advanced_selector_covers(selector: Any, name: Any) -> Any:
+def _advanced_selector_covers(selector: Any, target: DataTarget) -> tuple[Any, Any]:
+    """(reads covered, writes covered) by one advanced event selector."""
     if selector is UNKNOWN:
-        return UNKNOWN
+        return UNKNOWN, UNKNOWN
     if not isinstance(selector, dict):
-        return False
+        return False, False
     fields = selector.get("fieldSelectors")
     if fields is UNKNOWN:
-        return UNKNOWN
+        return UNKNOWN, UNKNOWN
     by_field: dict[str, list[dict[str, Any]]] = {}
     for item in as_list(fields):
         if item is UNKNOWN:
-            return UNKNOWN
+            return UNKNOWN, UNKNOWN
         if isinstance(item, dict):
             key = item.get("field")
             if key is UNKNOWN:
-                return UNKNOWN
+                return UNKNOWN, UNKNOWN
             if isinstance(key, str):
                 by_field.setdefault(key, []).append(item)
-    # readOnly or eventName selectors record only some of the object events: not every access.
-    narrowed = bool(by_field.get("readOnly") or by_field.get("eventName"))
-    return tri_all(
+    # eventName selectors record only some of the events: not every access.
+    covers = tri_all(
         [
-            not narrowed,
+            not by_field.get("eventName"),
             _field_equals(by_field.get("eventCategory"), "Data"),
-            _field_equals(by_field.get("resources.type"), "AWS::S3::Object"),
-            tri_all(_arn_selector_covers(f, name) for f in by_field.get("resources.ARN", ())),
+            _field_equals(by_field.get("resources.type"), target.kind),
+            tri_all(_arn_selector_covers(f, target) for f in by_field.get("resources.ARN", ())),
         ]
     )
+    reads, writes = _read_only_field(by_field.get("readOnly"))
+    return tri_all([covers, reads]), tri_all([covers, writes])
+
+
+def _read_only_field(selectors: list[dict[str, Any]] | None) -> tuple[Any, Any]:
+    """What a `readOnly` field selector lets through: (reads, writes)."""
+    reads: Any = True
+    writes: Any = True
+    for selector in selectors or ():
+        for op, keeps_true in (("equals", True), ("notEquals", False)):
+            values = selector.get(op)
+            if values is UNKNOWN or (isinstance(values, list) and UNKNOWN in values):
+                return UNKNOWN, UNKNOWN
+            texts = {str(v).lower() for v in as_list(values)}
+            if not texts:
+                continue
+            selects_true = ("true" in texts) is keeps_true
+            selects_false = ("false" in texts) is keeps_true
+            reads = reads is True and selects_true if reads is not UNKNOWN else UNKNOWN
+            writes = writes is True and selects_false if writes is not UNKNOWN else UNKNOWN
+    return reads, writes
 
 
 def _field_equals(selectors: list[dict[str, Any]] | None, wanted: str) -> Any:
@@ -514,51 +688,52 @@ def _field_equals(selectors: list[dict[str, Any]] | None, wanted: str) -> Any:
     return tri_all(results)
 
 
-def _arn_selector_covers(selector: dict[str, Any], name: Any) -> Any:
-    """A resources.ARN field selector leaves every object of the bucket selected.
+def _arn_selector_covers(selector: dict[str, Any], target: DataTarget) -> Any:
+    """A resources.ARN field selector leaves all of the target's data selected.
 
-    Only `startsWith` selects a whole bucket (`arn:aws-cn:s3:::NAME/`); `equals` names single objects,
-    and `endsWith`/`notEndsWith` cut objects out of every bucket.
+    For S3 only `startsWith` selects a whole bucket (`arn:aws-cn:s3:::NAME/`): `equals` names single
+    objects, and `endsWith`/`notEndsWith` cut objects out of every bucket. For DynamoDB `equals` names the
+    table itself.
     """
     results: list[Any] = []
-    for op in ("equals", "endsWith", "notEndsWith"):
+    for op in ("endsWith", "notEndsWith"):
         narrowing = selector.get(op)
         if narrowing is UNKNOWN:
             results.append(UNKNOWN)
         elif narrowing:
             return False
+    equals = selector.get("equals")
     starts = selector.get("startsWith")
-    if starts is UNKNOWN:
+    if equals is UNKNOWN or starts is UNKNOWN:
         results.append(UNKNOWN)
-    elif starts:
-        results.append(tri_any(_prefix_covers(v, name) for v in as_list(starts)))
+    elif equals or starts:
+        results.append(
+            tri_any(
+                [
+                    *(target.equals_covers(v) for v in as_list(equals)),
+                    *(target.prefix_covers(v) for v in as_list(starts)),
+                ]
+            )
+        )
     for op in ("notStartsWith", "notEquals"):
         excluded = selector.get(op)
         if excluded is UNKNOWN:
             results.append(UNKNOWN)
         elif excluded:
-            results.append(tri_all(_not_excluded(v, name, op) for v in as_list(excluded)))
+            results.append(tri_all(_not_excluded(v, target, op) for v in as_list(excluded)))
     return tri_all(results)
 
 
-def _prefix_covers(value: Any, name: Any) -> Any:
-    if value is UNKNOWN:
-        return UNKNOWN
-    if not isinstance(value, str):
-        return False
-    if any(f"arn:{p}:s3:::".startswith(value) for p in _PARTITIONS):
-        return True
-    if not isinstance(name, str):
-        return UNKNOWN
-    return any(prefix.startswith(value) for prefix in _bucket_prefixes(name))
-
-
-def _not_excluded(value: Any, name: Any, op: str) -> Any:
-    """The bucket keeps all its objects despite a notStartsWith / notEquals value."""
+def _not_excluded(value: Any, target: DataTarget, op: str) -> Any:
+    """The target keeps all its data despite a notStartsWith / notEquals value."""
     if value is UNKNOWN:
         return UNKNOWN
     if not isinstance(value, str):
         return True
+    if target.kind == DYNAMODB_TABLE_DATA:
+        hit = target.prefix_covers(value) if op == "notStartsWith" else target.equals_covers(value)
+        return UNKNOWN if hit is UNKNOWN else not hit
+    name = target.name
     if not isinstance(name, str):
         return UNKNOWN
     for prefix in _bucket_prefixes(name):
@@ -625,7 +800,8 @@ def audit_logs_protected(res: Resource, stack: Stack) -> Iterator[str | Violatio
             lock_gap = (
                 "Object Lock is enabled without a default retention in GOVERNANCE or COMPLIANCE mode, so "
             )
-    policy_protects = _policy_denies_delete(view.policies, bucket_name(res))
+    exemptions: list[str] = []
+    policy_protects = _policy_denies_delete(view.policies, bucket_name(res), exemptions)
 
     if lock_protects is True or policy_protects is True or lock_reported:
         pass
@@ -633,6 +809,13 @@ def audit_logs_protected(res: Resource, stack: Stack) -> Iterator[str | Violatio
         yield unknown(
             f"{who}: its Object Lock configuration or bucket policy is not known until apply, so its "
             f"protection against deletion cannot be checked here; {AT_APPLY}"
+        )
+    elif exemptions:
+        yield (
+            f"{who} but the Deny of deletion in its bucket policy exempts {'; '.join(exemptions)}, so it protects "
+            f"the logs from nobody: exempt one named break-glass role (StringNotEquals aws:PrincipalArn "
+            f"arn:{stack.settings.partition}:iam::<account>:role/<break-glass role>), or set an Object Lock default "
+            f"retention of at least {keep}"
         )
     else:
         yield (
@@ -687,8 +870,14 @@ def _rule_where(lc: Any, bucket: Resource) -> str:
     return "" if lc.source is bucket else f" in {lc.source.label}"
 
 
-def _policy_denies_delete(policies: list[tuple[Resource, Any]], bucket: Any = None) -> Any:
-    """True when the bucket policies deny deleting objects and object versions to everyone."""
+def _policy_denies_delete(
+    policies: list[tuple[Resource, Any]], bucket: Any = None, exemptions: list[str] | None = None
+) -> Any:
+    """True when the bucket policies deny deleting objects and object versions to everyone.
+
+    A deny whose exemption admits everyone, a wildcard of principals or a whole account is no deny: what it
+    exempts is added to `exemptions` (when given) so the finding can say so.
+    """
     denied: set[str] = set()
     maybe = False
     for _source, doc in policies:
@@ -704,6 +893,11 @@ def _policy_denies_delete(policies: list[tuple[Resource, Any]], bucket: Any = No
                 continue
             if not _deny_is_unconditional(st) or not _covers_every_object(st, bucket):
                 # A deny that only applies under some condition, or to some prefix, leaves logs deletable.
+                continue
+            broad = _broad_exemptions(st)
+            if broad:
+                if exemptions is not None:
+                    exemptions.extend(broad)
                 continue
             for action in _DELETE_ACTIONS:
                 if st.not_actions:
@@ -728,6 +922,43 @@ def _deny_is_unconditional(st: Any) -> bool:
         if any(key.lower() not in _EXEMPTING_KEYS for key in block):
             return False
     return True
+
+
+def _broad_exemptions(st: Any) -> list[str]:
+    """The exemptions of a deny that let through more than named principals: `*`, every principal of an
+    account (`aws:PrincipalAccount`, `arn:aws-cn:iam::123456789012:*`, `...:role/*`), any account's role
+    (`arn:aws-cn:iam::*:role/admin`), or a user-id prefix shared by every role (`AROA*`)."""
+    found: list[str] = []
+    for operator, block in st.condition.items():
+        wildcards = "like" in operator.lower() or operator.lower().startswith("arn")
+        for key, values in block.items():
+            lowered = key.lower()
+            for value in values:
+                if not isinstance(value, str):
+                    continue
+                shown = f"{operator} {key} {value!r}"
+                if lowered == "aws:principalaccount":
+                    found.append(f"{shown} (every principal of that account)")
+                elif not wildcards or not any(c in value for c in "*?"):
+                    continue
+                elif value.strip("*?") == "":
+                    found.append(f"{shown} (everyone)")
+                elif lowered == "aws:principalarn" and _arn_admits_many(value):
+                    found.append(f"{shown} (a wildcard of principals)")
+                elif lowered == "aws:userid" and len(re.split(r"[*?]", value, maxsplit=1)[0]) < 16:
+                    found.append(f"{shown} (a wildcard of principals)")
+    return found
+
+
+def _arn_admits_many(value: str) -> bool:
+    parts = value.split(":", 5)
+    if len(parts) < 6:
+        return True
+    account, resource = parts[4], parts[5]
+    if any(c in account for c in "*?"):
+        return True
+    kind, _, name = resource.partition("/")
+    return resource.strip("*?") == "" or (name != "" and name.strip("*?/") == "") or kind.strip("*?") == ""
 
 
 def _covers_every_object(st: Any, bucket: Any) -> bool:

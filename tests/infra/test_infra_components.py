@@ -1,8 +1,8 @@
 """Each component on its own under Pulumi's mocks: compliant as built, and every knob a user can turn
 the wrong way is caught by a rule of the catalogue.
 
-A component is deployed with the least it needs to be judged (a key for a table, an audit-log bucket
-and a trail for a personal-data bucket), through an explicit provider as the program does it.
+A component is deployed with the least it needs to be judged (a key, an audit-log bucket and a trail for a
+personal-data table or bucket), through an explicit provider as the program does it.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ class Knobs:
     table_key: str | None = None
     role_bucket_arns: tuple[str, ...] | None = None
     trail_covers_buckets: bool = True
+    trail_covers_tables: bool = True
 
 
 def _place(knobs: Knobs) -> Place:
@@ -72,6 +73,8 @@ def key_alone(knobs: Knobs) -> None:
 def table_with_key(knobs: Knobs) -> None:
     within, place = _within(knobs), _place(knobs)
     key = KmsKey("key", KmsKeyArgs(description="data", place=place, alias="data"), within)
+    # CloudTrail records the table's data events (AUD-002), as the program's trail does.
+    _audit(knobs, within, place, data_buckets=(), tables=("accounts",))
     PersonalDataTable(
         "accounts",
         PersonalDataTableArgs(
@@ -109,7 +112,11 @@ def audit_store(knobs: Knobs) -> None:
 
 
 def _audit(
-    knobs: Knobs, within: pulumi.ResourceOptions, place: Place, data_buckets: tuple[str, ...]
+    knobs: Knobs,
+    within: pulumi.ResourceOptions,
+    place: Place,
+    data_buckets: tuple[str, ...],
+    tables: tuple[str, ...] = (),
 ) -> AuditLogBucket:
     key = KmsKey(
         "audit-key",
@@ -154,6 +161,7 @@ def _audit(
             bucket_name=locked.bucket_name,
             kms_key_arn=key.arn,
             data_bucket_names=data_buckets if knobs.trail_covers_buckets else (),
+            table_arns=[place.table_arn(t) for t in tables] if knobs.trail_covers_tables else (),
         ),
         within,
         depends_on=[locked.policy],
@@ -297,6 +305,13 @@ WRONG_KNOBS = [
         Knobs(trail_covers_buckets=False),
         "AUD-002",
         "data-event selector",
+    ),
+    (
+        "trail without the table's data events",
+        table_with_key,
+        Knobs(trail_covers_tables=False),
+        "AUD-002",
+        "AWS::DynamoDB::Table",
     ),
 ]
 
