@@ -107,7 +107,8 @@ def plain(value: Any, ids: dict[str, str] | None = None) -> Any:
     if isinstance(value, list | tuple):
         return [plain(v, ids) for v in value]
     if isinstance(value, pulumi.Resource):
-        return getattr(value, "_name", "")
+        # A resource object whose id this path cannot read synchronously: unknown, never a guess.
+        return UNKNOWN_SENTINEL
     if isinstance(value, pulumi.Asset | pulumi.Archive):
         return _asset(value)
     return value
@@ -181,20 +182,21 @@ def schema_of(type_token: str) -> Schema:
         return _SCHEMAS[type_token]
     cls = resource_class(type_token)
     schema = Schema()
-    if cls is not None:
-        try:
-            from pulumi import _types
+    if cls is None:
+        return schema  # not cached: the module may be imported later
+    try:
+        from pulumi import _types
 
-            names = dict(_types.resource_pulumi_to_py_names(cls))
-            py_to_pulumi = {py: pu for pu, py in names.items()}
-            init = getattr(cls, "_internal_init", None)
-            params = inspect.signature(init).parameters if init is not None else {}
-            inputs = frozenset(
-                py_to_pulumi.get(p, p) for p in params if p not in ("__self__", "resource_name", "opts")
-            )
-            schema = Schema(inputs=inputs, properties=frozenset(names), known=True)
-        except (TypeError, ValueError):
-            schema = Schema()
+        names = dict(_types.resource_pulumi_to_py_names(cls))
+        py_to_pulumi = {py: pu for pu, py in names.items()}
+        init = getattr(cls, "_internal_init", None)
+        params = inspect.signature(init).parameters if init is not None else {}
+        inputs = frozenset(
+            py_to_pulumi.get(p, p) for p in params if p not in ("__self__", "resource_name", "opts")
+        )
+        schema = Schema(inputs=inputs, properties=frozenset(names), known=True)
+    except (TypeError, ValueError):
+        schema = Schema()
     _SCHEMAS[type_token] = schema
     return schema
 
@@ -326,7 +328,7 @@ class AwsAnswers:
     @property
     def config_region(self) -> Any:
         region = self._config("aws:region")
-        return region if isinstance(region, str) and region else None
+        return region if isinstance(region, str) and region and region != UNKNOWN_SENTINEL else None
 
     @property
     def account_id(self) -> str:
@@ -336,8 +338,11 @@ class AwsAnswers:
         return PLACEHOLDER_ACCOUNT
 
     def region_for(self, inputs: dict[str, Any], provider_ref: str | None) -> Any:
-        """The resource's own region input, its provider's region, or the stack config's."""
+        """The resource's own region input, its provider's region, or the stack config's; None when
+        it is not known (an unknown input, an explicit provider without a region)."""
         own = inputs.get("region")
+        if own == UNKNOWN_SENTINEL:
+            return None
         if isinstance(own, str) and own:
             return own
         if provider_ref:
@@ -370,7 +375,8 @@ class AwsAnswers:
         if typ.startswith(PROVIDER_PREFIX):
             region = inputs.get("region")
             if typ == PROVIDER_PREFIX + "aws":
-                self._provider_regions[urn] = region if isinstance(region, str) and region else None
+                known = isinstance(region, str) and region and region != UNKNOWN_SENTINEL
+                self._provider_regions[urn] = region if known else None
             return suffix(urn, 8) + "-0000-4000-8000-" + suffix(urn + "#", 12), out
         if typ == STACK_REFERENCE:
             # Another stack's outputs need its backend: unknown, whatever the program does with them.
@@ -587,7 +593,11 @@ class AwsAnswers:
         account = self.account_id
         handler = getattr(self, "_call_" + token.rsplit(":", 1)[-1], None)
         if token.startswith("aws:") and handler is not None:
-            return handler(args, region, partition, account)
+            answer = handler(args, region, partition, account)
+            if partition is None:
+                # Without a region the partition is unknown: no ARN or endpoint is built for it.
+                answer = {k: v for k, v in answer.items() if not _partitioned(v)}
+            return answer
         if token == "aws:iam/getPolicyDocument:getPolicyDocument":
             return policy_document(args, partition)
         self.unanswered[token] = self.unanswered.get(token, 0) + 1
@@ -732,6 +742,10 @@ class AwsAnswers:
         if not isinstance(arn, str):
             return {}
         return {"arn": arn, "id": arn, "name": arn.rsplit("/", 1)[-1]}
+
+
+def _partitioned(value: Any) -> bool:
+    return isinstance(value, str) and (value.startswith("arn:") or "amazonaws.com" in value)
 
 
 def plain_str(value: Any) -> str:
