@@ -438,3 +438,45 @@ def test_enforce_prints_no_evidence_for_an_erasure_that_never_ran(estate: Estate
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "evidence:" not in proc.stdout and "NoSuchBucket" in proc.stdout
     assert not list(evidence.glob("erasure-*")), "no manifest for an erasure that never ran"
+
+
+# --- the retention sweep is verified the same way ------------------------------------------------------
+
+
+def sweep(estate: Estate, wrap: Any = None):  # noqa: ANN201
+    from controllers.retention import reconcile_retention
+
+    doc = {
+        "apiVersion": API,
+        "kind": "RetentionPolicy",
+        "metadata": {"name": "sweep"},
+        "spec": {
+            "dataStores": [{"s3": {"bucket": BUCKET, "region": "cn-north-1"}}],
+            "rules": [{"name": "all", "match": {"prefix": ""}, "maxAgeDays": 30}],
+        },
+    }
+    spec = parse_document(doc, source="t", index=1, settings=Settings()).spec
+    clients = ClientFactory(endpoint_url=estate.url, retry=RetryPolicy(sleep=no_sleep), wrap=wrap)
+    return reconcile_retention(spec, name="sweep", clients=clients, now=datetime.now(UTC))
+
+
+@pytest.mark.parametrize("per_key", [64, 1], ids=["per-key", "range"])
+def test_the_sweep_deletes_hostile_keys_and_counts_only_what_is_gone(
+    estate: Estate, per_key: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import controllers.s3_sweep as s3_sweep
+
+    monkeypatch.setattr(s3_sweep, "VERIFY_PER_KEY", per_key)
+    estate.bucket(BUCKET, versioned=True)
+    old = {"a\rb", "c\x01d", "e\u2028", "f%2F?#", "young-neighbour-not"}
+    for key in old:
+        version = put(estate, key)
+        estate.backdate(BUCKET, key, version, days_ago(40))
+    young = put(estate, "young")
+
+    result = sweep(estate, wrap=s3_wrapper(pretend={"f%2F?#"}))
+
+    assert ("young", young) in estate.versions(BUCKET)
+    assert {k for k, _ in estate.versions(BUCKET)} == {"young", "f%2F?#"}
+    assert result.total("deleted") == 4 and not result.compliant
+    assert any("f%2F?#" in e and "still finds it" in e for e in result.all_errors())
