@@ -263,3 +263,21 @@ def test_no_credentials_exits_2_with_one_line(monkeypatch: pytest.MonkeyPatch, t
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "no AWS credentials found" in lines[0], result.stderr
+
+
+def test_evidence_records_the_audit_and_chains(moto_url: str, drifted: dict, tmp_path: Path) -> None:
+    from policies.evidence import verify
+
+    for _ in range(2):
+        result = CliRunner().invoke(
+            app,
+            ["audit", "--endpoint-url", moto_url, "--against", drifted["export"], "--format", "json",
+             "--evidence", str(tmp_path), "--fail-on", "none"],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+    records = sorted(tmp_path.glob("*-audit.json"))
+    assert len(records) == 2
+    record = json.loads(records[-1].read_text())
+    assert {i["kind"] for i in record["inputs"]} == {"aws-account", "file"}
+    assert record["verdicts"]["summary"]["drift"]["unmanaged"] == 3
+    assert verify(tmp_path).intact
