@@ -152,31 +152,35 @@ def check_record(
 
 
 def enforce_record(
-    directory: Path,
+    directory: Path | S3Evidence,
     *,
-    files: Sequence[Path],
     results: Sequence[Any],
     dry_run: bool,
+    files: Sequence[Path] = (),
+    inputs: Sequence[InputDigest] = (),
+    manifests: Sequence[dict[str, str]] | None = None,
     now: datetime | None = None,
     command: str = "enforce",
 ) -> WrittenRecord:
     """The run record of `residency enforce` (or the operator, or the demo's run-time half).
 
     `results` are the reconcilers' results (`kind`, `name`, `compliant`, `to_dict()`, and `evidence`
-    whose `manifest.file` names an erasure manifest written to the evidence folder). A run-time
-    control (its catalogue `runtime:` kinds) passed when every result of those kinds is compliant."""
+    whose `manifest.file` names an erasure manifest written to the evidence folder, unless
+    `manifests` gives the entries). A run-time control (its catalogue `runtime:` kinds) passed when
+    every result of those kinds is compliant. The inputs are `files` (exact bytes) plus `inputs`."""
     from policies.catalog import default_catalog
 
     catalog = default_catalog()
-    inputs = [digest_input(str(f), Path(f).read_bytes()) for f in files]
-    metadata = run_metadata(catalog, None, inputs, now=now)
+    digests = [digest_input(str(f), Path(f).read_bytes()) for f in files] + list(inputs)
+    metadata = run_metadata(catalog, None, digests, now=now)
     verdicts = [r.to_dict() for r in results]
-    manifests = []
-    for r in results:
-        file = (r.evidence or {}).get("manifest", {}).get("file") if isinstance(r.evidence, dict) else None
-        if file:
-            manifests.append(Path(file))
-    kinds = {r.kind for r in results}
+    entries: list[Path | dict[str, str]] = list(manifests or [])
+    if manifests is None:
+        for r in results:
+            evidence = r.evidence if isinstance(r.evidence, dict) else {}
+            file = (evidence.get("manifest") or {}).get("file")
+            if file:
+                entries.append(Path(file))
     controls: dict[str, str] = {}
     for control in catalog.controls:
         relevant = [r for r in results if r.kind in control.runtime]
@@ -188,17 +192,11 @@ def enforce_record(
         "dry_run": dry_run,
         "policies": len(results),
         "compliant": compliant,
-        "kinds": sorted(kinds),
+        "kinds": sorted({r.kind for r in results}),
         "deleted": sum(sum(getattr(st, "deleted", 0) for st in r.stores) for r in results),
     }
     return write_record(
-        directory,
-        command,
-        metadata,
-        verdicts=verdicts,
-        summary=summary,
-        controls=controls,
-        manifests=manifests,
+        directory, command, metadata, verdicts=verdicts, summary=summary, controls=controls, manifests=entries
     )
 
 
@@ -359,46 +357,144 @@ def manifest_entry(directory: Path, manifest: Path) -> dict[str, str]:
     return {"file": name, "sha256": sha256_bytes(data)}
 
 
+def _record_bytes(
+    sequence: int,
+    previous_sha: str | None,
+    command: str,
+    metadata: RunMetadata,
+    verdicts: Any,
+    summary: dict[str, Any],
+    controls: dict[str, str] | None,
+    manifest_entries: list[dict[str, str]],
+    extra: dict[str, Any] | None,
+) -> tuple[str, bytes]:
+    record = {
+        "schema": SCHEMA,
+        "sequence": sequence,
+        "command": command,
+        **metadata.to_json(),
+        "verdicts": {"sha256": canonical_digest(verdicts), "summary": summary},
+        "controls": controls or {},
+        "manifests": manifest_entries,
+        "previous": previous_sha,
+        **(extra or {}),
+    }
+    data = (json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    stamp = metadata.time.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{sequence:06d}-{stamp}-{command}.json", data
+
+
+def _entries(directory: Path | None, manifests: Iterable[Path | dict[str, str]]) -> list[dict[str, str]]:
+    out = []
+    for m in manifests:
+        if isinstance(m, dict):
+            out.append({"file": str(m["file"]), "sha256": str(m["sha256"])})
+        else:
+            out.append(manifest_entry(directory or Path(m).parent, Path(m)))
+    return out
+
+
+@dataclass(frozen=True)
+class S3Evidence:
+    """An evidence location in S3 (`s3://BUCKET/PREFIX`) written through a boto3 S3 client.
+
+    Records are objects `PREFIX + NNNNNN-...json`; a copy of the prefix (`aws s3 sync`) is a folder
+    `verify` checks. One writer at a time: the operator writes only from its active peer."""
+
+    client: Any
+    bucket: str
+    prefix: str = ""
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    def last_record(self) -> tuple[str, bytes] | None:
+        names = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix
+        ):
+            for item in page.get("Contents", []):
+                name = item["Key"][len(self.prefix) :]
+                if RECORD_NAME.match(name):
+                    names.append(name)
+        if not names:
+            return None
+        last = max(names)
+        body = self.client.get_object(Bucket=self.bucket, Key=self.prefix + last)["Body"].read()
+        return last, body
+
+    def put(self, name: str, data: bytes, content_type: str = "application/json") -> None:
+        self.client.put_object(
+            Bucket=self.bucket, Key=self.prefix + name, Body=data, ContentType=content_type
+        )
+
+
+def parse_location(text: str) -> tuple[str, str] | Path:
+    """`s3://bucket/prefix` as (bucket, prefix ending in '/' or empty), anything else as a folder path."""
+    if text.startswith("s3://"):
+        bucket, _, prefix = text[5:].partition("/")
+        if not bucket:
+            raise InputError(f"{text!r} names no bucket; write s3://BUCKET/PREFIX or a folder path")
+        return bucket, (prefix.rstrip("/") + "/") if prefix else ""
+    return Path(text)
+
+
 def write_record(
-    directory: Path,
+    directory: Path | S3Evidence,
     command: str,
     metadata: RunMetadata,
     *,
     verdicts: Any,
     summary: dict[str, Any],
     controls: dict[str, str] | None = None,
-    manifests: Iterable[Path] = (),
+    manifests: Iterable[Path | dict[str, str]] = (),
     extra: dict[str, Any] | None = None,
 ) -> WrittenRecord:
-    """Append a run record to `directory` (created when missing) and return where and its sha256.
+    """Append a run record to `directory` (a folder, created when missing, or an `S3Evidence`) and
+    return where and its sha256.
 
     `verdicts` is the full verdict document (its canonical digest is recorded), `summary` a short
-    one kept in clear (overall verdict and counts), `controls` each control's status."""
+    one kept in clear (overall verdict and counts), `controls` each control's status; `manifests`
+    are files (named relative to the folder) or ready entries `{file, sha256}`."""
+    if isinstance(directory, S3Evidence):
+        last = directory.last_record()
+        sequence = int(RECORD_NAME.match(last[0])["seq"]) + 1 if last else 1  # type: ignore[index]
+        name, data = _record_bytes(
+            sequence,
+            sha256_bytes(last[1]) if last else None,
+            command,
+            metadata,
+            verdicts,
+            summary,
+            controls,
+            _entries(None, manifests),
+            extra,
+        )
+        directory.put(name, data)
+        return WrittenRecord(path=Path(name), sha256=sha256_bytes(data), sequence=sequence)
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        manifest_entries = [manifest_entry(directory, Path(m)) for m in manifests]
+        manifest_entries = _entries(directory, manifests)
         with _locked(directory):
             existing = _records(directory)
             previous_sha = None
             sequence = 1
             if existing:
-                last = existing[-1]
-                previous_sha = sha256_bytes(last.read_bytes())
-                sequence = int(RECORD_NAME.match(last.name)["seq"]) + 1  # type: ignore[index]
-            record = {
-                "schema": SCHEMA,
-                "sequence": sequence,
-                "command": command,
-                **metadata.to_json(),
-                "verdicts": {"sha256": canonical_digest(verdicts), "summary": summary},
-                "controls": controls or {},
-                "manifests": manifest_entries,
-                "previous": previous_sha,
-                **(extra or {}),
-            }
-            data = (json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
-            stamp = metadata.time.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-            path = directory / f"{sequence:06d}-{stamp}-{command}.json"
+                last_file = existing[-1]
+                previous_sha = sha256_bytes(last_file.read_bytes())
+                sequence = int(RECORD_NAME.match(last_file.name)["seq"]) + 1  # type: ignore[index]
+            name, data = _record_bytes(
+                sequence,
+                previous_sha,
+                command,
+                metadata,
+                verdicts,
+                summary,
+                controls,
+                manifest_entries,
+                extra,
+            )
+            path = directory / name
             tmp = directory / f".{path.name}.tmp"
             with open(tmp, "wb") as handle:
                 handle.write(data)
