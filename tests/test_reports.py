@@ -109,15 +109,15 @@ def render(fmt: str, result: Result | None = None, **kwargs) -> str:
 
 
 def test_every_format_renders_text_ending_in_newline():
-    assert FORMATS == ("table", "json", "sarif", "junit", "markdown")
+    assert FORMATS == ("table", "json", "sarif", "junit", "markdown", "html")
     for fmt in FORMATS:
         text = render(fmt)
         assert text.endswith("\n") and text.strip()
 
 
 def test_unknown_format_names_the_choices():
-    with pytest.raises(InputError, match="unknown format 'html'; use one of table, json, sarif"):
-        get_reporter("html")
+    with pytest.raises(InputError, match="unknown format 'pdf'; use one of table, json, sarif"):
+        get_reporter("pdf")
 
 
 # --- json -------------------------------------------------------------------------------------

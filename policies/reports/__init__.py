@@ -33,6 +33,8 @@ _MODULES: dict[str, str] = {
     "sarif": "policies.reports.sarif",
     "junit": "policies.reports.junit",
     "markdown": "policies.reports.markdown",
+    # The auditor's evidence report (`residency report` writes it, with markdown, from a template).
+    "html": "policies.reports.html",
 }
 
 #: The names `--format` accepts, the default first.
