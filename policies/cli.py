@@ -117,7 +117,7 @@ def check(
         ),
     ] = None,
     format: Annotated[
-        str, typer.Option("--format", "-f", help="table, json, sarif, junit or markdown.")
+        str, typer.Option("--format", "-f", help="table, json, sarif, junit, markdown or html.")
     ] = "table",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE.")] = None,
     fail_on: Annotated[
