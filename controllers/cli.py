@@ -57,7 +57,7 @@ def enforce(
         typer.Option(
             "--evidence",
             help="Write each erasure's manifest (JSON lines, one per deleted item; its sha256 is the "
-            "evidence digest) into this directory.",
+            "evidence digest) and this run's record (hash-chained, printed sha256) into this directory.",
         ),
     ] = None,
 ) -> None:
@@ -118,6 +118,7 @@ def _enforce(
         code = exit_code(results)
         if evidence_dir is not None:
             _write_manifests(results, evidence_dir)
+            _write_run_record(evidence_dir, files, results, dry_run)
         if fmt == "json":
             import json
 
@@ -145,6 +146,15 @@ def _write_manifests(results, directory: Path) -> None:  # noqa: ANN001
             result.errors.append(f"--evidence {directory}: cannot write the manifest ({exc.strerror or exc})")
             continue
         result.evidence.setdefault("manifest", {})["file"] = str(path)
+
+
+def _write_run_record(directory: Path, files: list[Path], results, dry_run: bool) -> None:  # noqa: ANN001
+    """This run's record (hash-chained, with the manifests' digests) in `directory`; its sha256 goes to
+    stderr so a CI log keeps a copy (stdout may be JSON)."""
+    from policies.evidence import enforce_record
+
+    written = enforce_record(directory, files=files, results=results, dry_run=dry_run)
+    typer.echo(f"Run record: {written.path} sha256 {written.sha256}", err=True)
 
 
 def _run_with_progress(docs, clients, now, dry_run):  # noqa: ANN001, ANN202
