@@ -78,6 +78,10 @@ def audit_view(
     catalog = catalog or default_catalog()
     if run is None:
         run = run_metadata(catalog, None)
+        if catalog is not default_catalog():
+            # Rendered from a --catalog file this function never saw: no digest rather than a wrong one.
+            run.catalog_path = "a catalogue passed with --catalog (residency report records its digest)"
+            run.catalog_sha256 = "not recorded"
     policy_text = None
     if run.policy_path:
         try:
