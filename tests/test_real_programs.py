@@ -56,6 +56,9 @@ EXPECTED: dict[str, Expect] = {
             "RES-004 lambdaRolePolicy",  # arn:aws:logs:... does not exist in AWS China
             "RES-004 api",  # the swagger body's integration uri is hard-coded arn:aws:apigateway:...
             "TLS-007 api",  # REST API with no securityPolicy: TLS 1.0 on the execute-api endpoint
+            "AUD-005 api-stage",  # no accessLogSettings: requests to the API are not recorded
+            "AUD-005 example-stage",
+            "AUD-006 mylambda",  # no /aws/lambda/<name> log group declared: Lambda's own keeps logs forever
         ),
         clean=frozenset(
             {"lambdaRole", "api-deployment", "api-rest-lambda-permission", "api-http-lambda-permission"}
@@ -72,6 +75,9 @@ EXPECTED: dict[str, Expect] = {
             "RET-003 counterTable",  # no TTL
             "RES-004 api",  # arn:aws:apigateway in the swagger body
             "TLS-007 api",
+            "AUD-002 counterTable",  # untagged (personal, fail safe) and no trail records its data events
+            "AUD-005 api-stage",
+            "AUD-006 mylambda",
         ),
         clean=frozenset({"mylambda-role", "api-deployment", "api-lambda-permission"}),
         # The table ARN in the policy comes from the mocks: arn:aws-cn:dynamodb:cn-north-1:...;
@@ -85,6 +91,7 @@ EXPECTED: dict[str, Expect] = {
             "TLS-002 wordpressdb",  # default parameter group: require_secure_transport off
             "CLS-001 wordpressdb",
             "ENC-004 wordpress-instance",  # unencrypted root volume (the WordPress uploads)
+            "AUD-004 wordpressdb",  # MySQL exports no audit log: connections to the users' data unrecorded
         ),
         clean=frozenset(
             {
@@ -104,7 +111,10 @@ EXPECTED: dict[str, Expect] = {
     ),
     "aws-py-apigatewayv2-http-api-quickcreate": Expect(
         # aws.iam.ManagedPolicy.AWS_LAMBDA_BASIC_EXECUTION_ROLE is an arn:aws: ARN.
-        finds=pairs("RES-004 lambdaRoleAttachment"),
+        finds=pairs(
+            "RES-004 lambdaRoleAttachment",
+            "AUD-006 lambdaFunction",  # no log group declared for the function: kept forever
+        ),
         clean=frozenset({"lambdaRole"}),
         # HTTP APIs serve TLS 1.2 only: no securityPolicy to set.
         not_found=pairs("TLS-007 httpApiGateway"),
@@ -118,7 +128,12 @@ EXPECTED: dict[str, Expect] = {
             "sql-user-name=user",
             "sql-user-password=mock",
         ),
-        finds=pairs("ENC-002 mysql-server", "TLS-002 mysql-server", "CLS-001 mysql-server"),
+        finds=pairs(
+            "ENC-002 mysql-server",
+            "TLS-002 mysql-server",
+            "CLS-001 mysql-server",
+            "AUD-004 mysql-server",  # no 'audit' log export
+        ),
         clean=frozenset(
             {
                 "app-vpc",
@@ -148,6 +163,7 @@ EXPECTED: dict[str, Expect] = {
             "RES-004 task-excution-policy-attach",
             "TLS-003 web",  # HTTP on port 80, forwarding
             "ENC-004 launch-config",  # the container instances' root volumes are not encrypted
+            "AUD-005 load-balancer",  # the ALB keeps no access logs
         ),
         clean=frozenset(
             {"task-execution-role", "ecs-instance-role", "cluster", "app-tg", "ecs-iam-instance-profile"}
@@ -187,6 +203,7 @@ EXPECTED: dict[str, Expect] = {
             "RES-004 langserve-execution-role",  # arn:aws:iam::aws:policy/... in managedPolicyArns
             "RES-004 langserve-key",  # key policy principal arn:aws:iam::<account>:root
             "TLS-003 langserve-listener",  # HTTP on port 80
+            "AUD-005 langserve-load-balancer",  # no access logs
         ),
         clean=frozenset(
             {"langserve-vpc", "langserve-subnet1", "langserve-subnet2", "langserve-target-group"}
@@ -207,6 +224,8 @@ EXPECTED: dict[str, Expect] = {
             "ENC-002 app-ecr-repo",
             "TLS-003 flask-listener",  # public NLB, TCP on port 80
             "TLS-003 redis-listener",  # public NLB, TCP on 6379
+            "AUD-005 flask-balancer",  # the NLBs keep no access logs
+            "AUD-005 redis-balancer",
         ),
         clean=frozenset(
             {

@@ -263,10 +263,15 @@ def access_logging_enabled(res: Resource, stack: Stack) -> Iterator[str | Violat
             "until apply; pin both providers' region"
         )
     elif isinstance(res.region, str) and isinstance(target.region, str) and res.region != target.region:
+        allowed = stack.settings.allowed_regions
+        fix = (
+            f"use an audit-log bucket in {res.region}"
+            if res.region in allowed
+            else f"move the bucket and its audit-log bucket to {' or '.join(allowed)}"
+        )
         yield (
             f"{res.label} is in {res.region} but logs access to {target.label} in {target.region}; "
-            "S3 only delivers access logs to a bucket in the same region: use an audit-log bucket in "
-            f"{res.region}"
+            f"S3 only delivers access logs to a bucket in the same region: {fix}"
         )
 
 

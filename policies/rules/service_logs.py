@@ -122,9 +122,14 @@ def _load_balancer_problems(res: Resource) -> Iterator[Problem]:
     if enabled is UNKNOWN or bucket is UNKNOWN:
         yield unknown(f"{res.label}: accessLogs.enabled or its bucket is not known until apply")
     elif enabled is not True or not bucket:
+        network = (
+            " (a network load balancer logs its TLS listeners only: listen with TLS)"
+            if kind == "network"
+            else ""
+        )
         yield (
             f"{res.label} fronts personal data but does not log the requests it serves: set accessLogs "
-            "{bucket: <audit-log bucket in the same region>, enabled: true}"
+            f"{{bucket: <audit-log bucket in the same region>, enabled: true}}{network}"
         )
 
 
