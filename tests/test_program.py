@@ -437,3 +437,24 @@ def test_the_check_side_never_imports_pulumi() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_program_runs_with_the_virtualenvs_interpreter(tmp_path: Path) -> None:
+    """runtime.options.virtualenv names the interpreter; one without pulumi says what to install."""
+    import shutil
+
+    python = shutil.which("python3", path="/usr/bin:/usr/local/bin")
+    probe = subprocess.run([python or "false", "-c", "import pulumi"], capture_output=True, check=False)
+    if python is None or probe.returncode == 0:
+        pytest.skip("needs a system python3 without pulumi")
+    folder = write_program(
+        tmp_path / "p",
+        "import pulumi\n",
+        project="name: p\nruntime:\n  name: python\n  options:\n    virtualenv: env\n",
+        stacks={"dev": "config: {}\n"},
+    )
+    (folder / "env" / "bin").mkdir(parents=True)
+    (folder / "env" / "bin" / "python").symlink_to(python)
+    with pytest.raises(InputError, match=r"cannot import pulumi .*pip install -r requirements.txt") as info:
+        load_program(folder)
+    assert "env/bin/python" in str(info.value)

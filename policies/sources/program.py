@@ -41,6 +41,7 @@ class Project:
     main: Path
     cwd: Path
     virtualenv: str | None
+    toolchain: str | None
     stack_dir: Path
     config: dict[str, Any]
 
@@ -109,7 +110,11 @@ def read_project(directory: str | Path) -> Project:
         )
     # The Pulumi CLI runs a program whose `main` is a folder inside that folder.
     cwd = main if main.is_dir() else root
-    virtualenv = options.get("virtualenv") if isinstance(options, dict) else None
+    options = options if isinstance(options, dict) else {}
+    virtualenv = options.get("virtualenv")
+    toolchain = options.get("toolchain") if isinstance(options.get("toolchain"), str) else None
+    if not virtualenv and toolchain == "uv":
+        virtualenv = ".venv"  # uv's default, as the Pulumi CLI uses it
     stack_dir = root / doc["stackConfigDir"] if isinstance(doc.get("stackConfigDir"), str) else root
     config = doc.get("config") if isinstance(doc.get("config"), dict) else {}
     return Project(
@@ -118,6 +123,7 @@ def read_project(directory: str | Path) -> Project:
         main=main,
         cwd=cwd,
         virtualenv=virtualenv if isinstance(virtualenv, str) and virtualenv else None,
+        toolchain=toolchain,
         stack_dir=stack_dir,
         config=config,
     )
@@ -239,6 +245,11 @@ def merge_config(
 def interpreter_for(project: Project) -> tuple[str, list[str]]:
     """The program's virtualenv's python (as Pulumi.yaml names it), else this interpreter."""
     if project.virtualenv is None:
+        if project.toolchain == "poetry":
+            return sys.executable, [
+                "Pulumi.yaml uses the poetry toolchain, whose environment only poetry can locate: the program "
+                f"ran with this interpreter ({sys.executable}); name the environment in runtime.options.virtualenv"
+            ]
         return sys.executable, []
     venv = Path(project.virtualenv)
     if not venv.is_absolute():

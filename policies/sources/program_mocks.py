@@ -5,7 +5,7 @@ mocks before running the user's program) and by the project's own infra tests (`
 
 This module runs inside the program's interpreter, which may be the program's own virtualenv: it
 imports only the standard library and `pulumi` (never `policies`, `pulumi_aws` or boto3), so the
-runner can load it by path.
+runner can load it by path, and it stays within Python 3.9 (the oldest Python Pulumi supports).
 
 How values are decided:
 
@@ -104,12 +104,12 @@ def plain(value: Any, ids: dict[str, str] | None = None) -> Any:
             found = (ids or {}).get(urn)
             return value.get("id") or found or urn
         return {k: plain(v, ids) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):  # noqa: UP038 - the child may run Python 3.9
         return [plain(v, ids) for v in value]
     if isinstance(value, pulumi.Resource):
         # A resource object whose id this path cannot read synchronously: unknown, never a guess.
         return UNKNOWN_SENTINEL
-    if isinstance(value, pulumi.Asset | pulumi.Archive):
+    if isinstance(value, (pulumi.Asset, pulumi.Archive)):  # noqa: UP038
         return _asset(value)
     return value
 

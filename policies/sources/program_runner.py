@@ -12,7 +12,7 @@ resources it had declared. Whatever the program prints goes to this process's st
 parent ignores.
 
 Only the standard library and `pulumi` are imported here (the program's virtualenv need not have
-this project installed); `program_mocks.py` is loaded by path from beside this file. The network
+this project installed; Python 3.9 is enough); `program_mocks.py` is loaded by path from beside this file. The network
 is closed to the program: any connection to an address that is not loopback fails.
 """
 
@@ -107,9 +107,10 @@ def _program_frame(exc: BaseException, root: Path) -> str | None:
             path = Path(frame.filename).resolve()
         except OSError:
             continue
-        if not path.is_relative_to(root):
+        try:
+            rel = path.relative_to(root)
+        except ValueError:  # outside the project: the SDK, the standard library
             continue
-        rel = path.relative_to(root)
         if rel.parts and rel.parts[0] in ("venv", ".venv", "site-packages") or "site-packages" in rel.parts:
             continue
         found = f"{rel.as_posix()}:{frame.lineno} in {frame.name}"
