@@ -159,6 +159,7 @@ def apply_actions(
     """Carry out (or, with `apply` false, record) the actions; returns the manifest entries of what
     was deleted and verified gone."""
     deleted: list[Entry] = []
+    confirmed: set[tuple[str, str]] = set()  # (bucket, region) already checked in this call
     for action in actions:
         if not apply:
             out.pending += action.deletions
@@ -167,17 +168,23 @@ def apply_actions(
             else:
                 out.findings.append(f"would {action.describe()} (not changed: dry run or Audit mode)")
             continue
-        deleted += _execute(action, clients, out, progress)
+        deleted += _execute(action, clients, out, progress, confirmed)
     return deleted
 
 
 def _execute(
-    action: Action, clients: ClientFactory, out: StoreResult, progress: Progress | None
+    action: Action,
+    clients: ClientFactory,
+    out: StoreResult,
+    progress: Progress | None,
+    confirmed: set[tuple[str, str]],
 ) -> list[Entry]:
     retry = clients.retry
     if isinstance(action, PutLifecycle):
         client = clients.client("s3", action.region)
-        if not region_matches(client, retry, action.bucket, action.region, out, "no lifecycle rule set"):
+        if not region_matches(
+            client, retry, action.bucket, action.region, out, "no lifecycle rule set", confirmed
+        ):
             return []
         call(
             retry,
@@ -204,7 +211,7 @@ def _execute(
         spec = {"Enabled": True, "AttributeName": action.attribute}
         call(retry, client.update_time_to_live, TableName=action.table, TimeToLiveSpecification=spec)
     elif isinstance(action, DeleteVersions):
-        return _delete_versions(action, clients, out, progress)
+        return _delete_versions(action, clients, out, progress, confirmed)
     elif isinstance(action, DeleteExpiredItems):
         return _delete_expired(action, clients, out)
     elif isinstance(action, DeleteItems):
@@ -217,9 +224,17 @@ def _execute(
 
 
 def region_matches(
-    client: Any, retry: RetryPolicy, bucket: str, declared: str, out: StoreResult, what: str
+    client: Any,
+    retry: RetryPolicy,
+    bucket: str,
+    declared: str,
+    out: StoreResult,
+    what: str,
+    confirmed: set[tuple[str, str]] | None = None,
 ) -> bool:
     """The bucket really is in the declared region (an error naming both, otherwise)."""
+    if confirmed is not None and (bucket, declared) in confirmed:
+        return True
     try:
         actual = bucket_region(client, retry, bucket)
     except Exception as exc:
@@ -233,16 +248,22 @@ def region_matches(
             "(fix the data store's region, or move the bucket into the territory)"
         )
         return False
+    if confirmed is not None:
+        confirmed.add((bucket, declared))
     return True
 
 
 def _delete_versions(
-    action: DeleteVersions, clients: ClientFactory, out: StoreResult, progress: Progress | None
+    action: DeleteVersions,
+    clients: ClientFactory,
+    out: StoreResult,
+    progress: Progress | None,
+    confirmed: set[tuple[str, str]],
 ) -> list[Entry]:
     client = clients.client("s3", action.region)
     retry = clients.retry
     if not action.region_checked and not region_matches(
-        client, retry, action.bucket, action.region, out, "nothing deleted"
+        client, retry, action.bucket, action.region, out, "nothing deleted", confirmed
     ):
         return []
 
