@@ -309,6 +309,14 @@ def _ecr(res: Resource, stack: Stack) -> Declared:
     return Declared(True, _get(res, "encryptionConfigurations", "kmsKey") or None)
 
 
+def _lambda(res: Resource, stack: Stack) -> Declared:
+    """The key of a function's environment variables; unknown while both the variables and the key are."""
+    key = res.props.get("kmsKeyArn") or None
+    if key is None and _get(res, "environment", "variables") is UNKNOWN:
+        return Declared(UNKNOWN, None, via=" (its environment variables are not known until apply)")
+    return Declared(True, key)
+
+
 def _has_environment(res: Resource) -> bool:
     variables = _get(res, "environment", "variables")
     return variables is UNKNOWN or bool(variables)
@@ -584,7 +592,7 @@ AT_REST: dict[str, AtRest] = {
         "encryptionConfigurations [{encryptionType: 'KMS', kmsKey}]",
     ),
     LAMBDA_FUNCTION: AtRest(
-        _flag_and_key(None, ("kmsKeyArn",)),
+        _lambda,
         "kmsKeyArn",
         _AWS_OWNED,
         "the AWS managed key aws/lambda (for its environment variables)",

@@ -129,6 +129,20 @@ ENC002 = [
         one("aws:lambda/function:Function", {"environment": {"variables": {"A": "b"}}, "kmsKeyArn": U}),
         unknown("not known until apply"),
     ),
+    (
+        "lambda-env-unknown-no-key",
+        one("aws:lambda/function:Function", {"environment": {"variables": U}}),
+        unknown("environment variables are not known"),
+    ),
+    ("docdb-unencrypted", one(DOCDB, {"engine": "docdb"}), fail("storageEncrypted: true and kmsKeyId")),
+    ("docdb-cmk", one(DOCDB, {"storageEncrypted": True, "kmsKeyId": KEY}), PASS),
+    ("docdb-unknown", one(DOCDB, {"storageEncrypted": U}), unknown("whether it is encrypted")),
+    (
+        "neptune-unencrypted",
+        one(NEPTUNE, {"engine": "neptune"}),
+        fail("storageEncrypted: true and kmsKeyArn"),
+    ),
+    ("neptune-cmk", one(NEPTUNE, {"storageEncrypted": True, "kmsKeyArn": KEY}), PASS),
     ("eks-no-secrets-encryption", one("aws:eks/cluster:Cluster", {"name": "k"}), fail("encryptionConfig")),
     (
         "eks-secrets-cmk",
