@@ -239,6 +239,21 @@ def controller(
     ] = 30.0,
     log_format: Annotated[str, typer.Option("--log-format", help="json or text.")] = "json",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    audit_interval: Annotated[
+        int,
+        typer.Option(
+            "--audit-interval",
+            min=0,
+            help="Seconds between `residency audit` runs of the live account, written as a PolicyReport (0: off).",
+        ),
+    ] = 0,
+    audit_region: Annotated[
+        list[str] | None,
+        typer.Option("--audit-region", help="Region the audit reads (repeatable; default: territory)."),
+    ] = None,
+    audit_namespace: Annotated[
+        str, typer.Option("--audit-namespace", help="Namespace of the audit's PolicyReport.")
+    ] = "residency-system",
 ) -> None:
     """Run the Kubernetes operator: keep RetentionPolicy, AccessAuditPolicy and ErasureRequest resources
     enforced, with status conditions, Events and Prometheus metrics. Stops on SIGTERM/SIGINT."""
@@ -268,5 +283,8 @@ def controller(
         tick=tick,
         json_logs=log_format == "json",
         verbose=verbose,
+        audit_interval=float(audit_interval) or None,
+        audit_regions=tuple(audit_region or ()),
+        audit_namespace=audit_namespace,
     )
     run(config)

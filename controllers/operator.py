@@ -78,6 +78,13 @@ class OperatorConfig:
     max_backoff: float = 600.0
     json_logs: bool = True
     verbose: bool = False
+    #: Write findings as wgpolicyk8s.io PolicyReports, one per namespace (controllers/policy_reports.py).
+    policy_reports: bool = True
+    #: Seconds between `residency audit` runs of the live account, reported the same way (None: off).
+    audit_interval: float | None = None
+    audit_regions: tuple[str, ...] = ()
+    #: Where the audit's PolicyReport goes (the operator's own namespace).
+    audit_namespace: str = "residency-system"
 
 
 def plain(value: Any) -> Any:
@@ -108,6 +115,9 @@ class Controller:
         self.settings = settings
         self.clients = clients or ClientFactory(endpoint_url=config.endpoint_url)
         self.metrics = metrics or Metrics()
+        from controllers.policy_reports import ReportSink
+
+        self.reports = ReportSink.for_config(config)
         self.reconciles = 0
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -203,6 +213,7 @@ class Controller:
         self.metrics.observe(namespace, result, seconds)
         _set_status(patch, st.reconciled_status(result, generation, old_status))
         _post_events(body, result)
+        self.reports.reconciled(kind, raw, result)
         logger.info(
             f"reconciled in {seconds:.2f}s: compliant={result.compliant} deleted={result.total('deleted')} "
             f"held={result.total('held')} findings={len(result.all_findings())} errors={len(result.all_errors())}"
@@ -315,6 +326,9 @@ def build_registry(controller: Controller) -> kopf.OperatorRegistry:
                 controller.on_timer(_kind, body, patch, logger)
 
             kopf.timer(*resource, id="periodic", interval=controller.config.tick, registry=registry)(tick)
+    if controller.config.audit_interval:
+        kopf.on.startup(id="audit", registry=registry)(lambda **_: controller.reports.start_audit())
+        kopf.on.cleanup(id="audit", registry=registry)(lambda **_: controller.reports.stop_audit())
     return registry
 
 

@@ -41,7 +41,8 @@ class ApiServer(kmock.KubernetesEmulator):
     calls: list[tuple[str, str, str | None]] = attrs.field(factory=list, init=False)
 
     async def _handle(self, request: Any) -> Any:  # type: ignore[override]
-        kopf = str(request.headers.get("User-Agent", "")).startswith("kopf/")
+        # kopf's requests and the operator's own PolicyReport writes (controllers/policy_reports.py).
+        kopf = str(request.headers.get("User-Agent", "")).startswith(("kopf/", "residency/"))
         if kopf and request.resource is not None and request.resource.plural:  # not discovery
             plural = f"{request.resource.group}/{request.resource.plural}"
             plural += f"/{request.subresource}" if request.subresource else ""
@@ -103,6 +104,9 @@ class Kube:
                 kind="ClusterKopfPeering", namespaced=False, verbs=RW
             )
             api.resources["v1/events"] = kmock.ResourceInfo(kind="Event", namespaced=True, verbs=RW)
+            api.resources["wgpolicyk8s.io/v1alpha2/policyreports"] = kmock.ResourceInfo(
+                kind="PolicyReport", namespaced=True, verbs=RW
+            )
             api.resources["v1/namespaces"] = kmock.ResourceInfo(kind="Namespace", namespaced=False, verbs=RW)
             self.api = api
             self.url = str(server.url).rstrip("/")

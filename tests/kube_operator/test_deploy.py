@@ -85,6 +85,7 @@ def test_every_manifest_validates_against_the_kubernetes_schemas() -> None:
         "ErasureRequest",
         "ClusterKopfPeering",
         "KopfPeering",
+        "PolicyReport",
     }
     schemas = {
         (d["spec"]["group"], d["spec"]["names"]["kind"]): d["spec"]["versions"][0]["schema"][
@@ -210,7 +211,9 @@ def test_rbac_is_least_privilege() -> None:
     grants = granted(objects)
     assert not any("*" in part for grant in grants for part in grant if part)
     assert not any(resource.split("/")[1] in ("secrets", "configmaps", "pods") for _, resource, _ in grants)
-    assert {verb for verb, _, _ in grants} <= {"list", "watch", "patch", "create"}
+    assert {verb for verb, _, _ in grants} <= {"list", "watch", "patch", "create", "get"}
+    # `get` only for the operator's own PolicyReport, by name (controllers/policy_reports.py).
+    assert {(r, n) for v, r, n in grants if v == "get"} == {("wgpolicyk8s.io/policyreports", "residency")}
     binding = one(objects, "ClusterRoleBinding")
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "residency-controller", "namespace": "residency-system"}
