@@ -44,6 +44,7 @@ from policies.tokens import (
     RDS_SNAPSHOT_COPY,
     S3_BUCKET_TYPES,
     SECRET,
+    SNS_TOPIC,
     SNS_TOPIC_SUBSCRIPTION,
     side_types,
 )
@@ -813,6 +814,9 @@ def _sns_subscription(res: Resource, stack: Stack) -> Iterator[Violation | None]
         return
     if not isinstance(protocol, str):
         return
+    topic = _subscribed_topic(res, stack)
+    if topic is not None and not stack.settings.category_of(topic.tags).in_territory:
+        return  # the topic is declared to carry nothing bound to the territory (on the record)
     protocol = protocol.lower()
     fix = (
         f"subscribe an SQS queue or Lambda function in {regions} (protocol 'sqs'/'lambda', endpoint "
@@ -830,13 +834,40 @@ def _sns_subscription(res: Resource, stack: Stack) -> Iterator[Violation | None]
         yield _external_endpoint(copy, endpoint, "endpoint", fix)
     elif protocol in _SNS_ARN_PROTOCOLS:
         yield copy.arn(endpoint, f"{protocol} endpoint", fix, "endpoint")
+    elif protocol in ("email", "email-json", "sms"):
+        what = "the phone number" if protocol == "sms" else "the mailbox"
+        shown = "unknown until apply" if endpoint is UNKNOWN else _short(str(endpoint))
+        yield copy.found(
+            f"{res.label} delivers messages to {what} {shown} (protocol '{protocol}'): they leave AWS, and nothing "
+            f"proves where they are read is in mainland China; {fix}, or, if the topic's messages carry no "
+            "personal data, tag the topic data-category: non-personal"
+        )
+
+
+def _subscribed_topic(res: Resource, stack: Stack) -> Resource | None:
+    topic = res.props.get("topic")
+    if isinstance(topic, str):
+        found = stack.memo("res003.topics_by_arn", _topics_by_arn).get(topic)
+        if found is not None:
+            return found
+    return referenced(stack, res, "topic", (SNS_TOPIC,))
+
+
+def _topics_by_arn(stack: Stack) -> dict[str, Resource]:
+    index: dict[str, Resource] = {}
+    for topic in stack.of_type(SNS_TOPIC):
+        for key in ("arn", "id"):
+            value = topic.props.get(key)
+            if isinstance(value, str) and value:
+                index.setdefault(value, topic)
+    return index
 
 
 def _api_destination(res: Resource, stack: Stack) -> Iterator[Violation | None]:
     copy = _Copy(res, stack)
     fix = (
         f"invoke only endpoints in {stack.settings.regions_text()} (an API Gateway or service endpoint "
-        "*.cn-north-1.amazonaws.com.cn), or remove the API destination"
+        f"*.{stack.settings.allowed_regions[0]}.amazonaws.com.cn), or remove the API destination"
     )
     url = res.props.get("invocationEndpoint")
     if isinstance(url, str) and url.lower().startswith("http://"):

@@ -104,6 +104,26 @@ CASES = [
         PASS,
     ),
     (
+        "sns-email",
+        one(SUB, {"protocol": "email", "endpoint": "ops@example.com"}),
+        fail("the mailbox ops@example.com"),
+    ),
+    (
+        "sns-email-of-non-personal-topic",
+        (
+            res(
+                "aws:sns/topic:Topic", "alarms", {"name": "alarms", "tags": {"data-category": "non-personal"}}
+            ),
+            res(
+                SUB,
+                "copy",
+                {"protocol": "email", "endpoint": "ops@example.com", "topic": U},
+                property_dependencies={"topic": [urn("aws:sns/topic:Topic", "alarms")]},
+            ),
+        ),
+        PASS,
+    ),
+    (
         "sns-endpoint-unknown",
         one(SUB, {"protocol": "https", "endpoint": U}),
         unknown("`endpoint` is not known"),
