@@ -400,7 +400,9 @@ def audit(
     region: Annotated[
         list[str] | None,
         typer.Option(
-            "--region", help="Region to audit (repeatable); default: cn-north-1 and cn-northwest-1."
+            "--region",
+            metavar="REGION",
+            help="Region to audit (repeatable); default: cn-north-1 and cn-northwest-1.",
         ),
     ] = None,
     endpoint_url: Annotated[
@@ -416,7 +418,11 @@ def audit(
     ] = "low",
     against: Annotated[
         str | None,
-        typer.Option("--against", help="`pulumi stack export` to compare with: drift is DRIFT-001/002/003."),
+        typer.Option(
+            "--against",
+            metavar="STACK_EXPORT",
+            help="`pulumi stack export` to compare with: DRIFT-001/002/003.",
+        ),
     ] = None,
     evidence: Annotated[Path | None, typer.Option("--evidence", help="Append a run record to DIR.")] = None,
     catalog: Annotated[
