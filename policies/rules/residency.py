@@ -373,6 +373,7 @@ _ARN_DESTINATIONS = {
     # An EventBridge target's `arn` is where matching events go (a function, queue, stream or another
     # region's event bus), not the target's own identity.
     EVENT_TARGET: ("arn", "event target destination `arn`"),
+    "aws:pipes/pipe:Pipe": ("target", "pipe target"),
 }
 #: Snapshot copies: where the copy is placed when not in the resource's own region.
 _SNAPSHOT_COPIES = frozenset({RDS_SNAPSHOT_COPY, RDS_CLUSTER_SNAPSHOT_COPY})

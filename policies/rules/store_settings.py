@@ -392,8 +392,11 @@ def _opensearch_serverless(res: Resource, stack: Stack) -> Iterator[Problem]:
         except ValueError:
             yield f"{res.label}: its policy is not valid JSON, so the collections' key cannot be verified; {fix}"
             return
-    if policy is UNKNOWN or not isinstance(policy, dict):
+    if policy is UNKNOWN:
         yield unknown(f"{res.label}: its encryption policy is not known until apply; {fix}")
+        return
+    if not isinstance(policy, dict):
+        yield f"{res.label}: its policy is not a JSON object, so the collections' key cannot be verified; {fix}"
         return
     owned = policy.get("AWSOwnedKey")
     key = policy.get("KmsARN")

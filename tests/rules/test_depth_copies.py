@@ -149,6 +149,17 @@ CASES = [
         fail("computed from Queue 'q', which is in us-west-2"),
     ),
     ("event-target-unknown", one(TARGET, {"rule": "r", "arn": U}), unknown("not known until apply")),
+    (
+        "pipe-target-abroad",
+        one("aws:pipes/pipe:Pipe", {"source": "x", "target": f"arn:aws:sqs:ap-east-1:{ACCOUNT}:q"}),
+        fail("ap-east-1 (pipe target"),
+    ),
+    (
+        "pipe-target-in-territory",
+        one("aws:pipes/pipe:Pipe", {"target": f"arn:aws-cn:sqs:cn-north-1:{ACCOUNT}:q"}),
+        PASS,
+    ),
+    ("pipe-target-unknown", one("aws:pipes/pipe:Pipe", {"target": U}), unknown("pipe target")),
     # API destinations
     (
         "api-destination-outside",
