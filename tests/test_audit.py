@@ -281,3 +281,16 @@ def test_evidence_records_the_audit_and_chains(moto_url: str, drifted: dict, tmp
     assert {i["kind"] for i in record["inputs"]} == {"aws-account", "file"}
     assert record["verdicts"]["summary"]["drift"]["unmanaged"] == 3
     assert verify(tmp_path).intact
+
+
+def test_the_audit_iam_policy_grants_exactly_the_calls_an_audit_makes(moto_url: str, drifted: dict) -> None:
+    from policies.sources.live_aws import IAM_ACTIONS
+
+    run = run_audit(endpoint_url=moto_url, progress=False)
+    assert set(run.inventory.calls_by_operation) <= set(IAM_ACTIONS), "map the new calls in IAM_ACTIONS"
+    policy = json.loads((Path(__file__).parents[1] / "controllers/deploy/iam-audit-policy.json").read_text())
+    (statement,) = policy["Statement"]
+    assert statement["Effect"] == "Allow" and all(
+        ":Get" in a or ":List" in a or ":Describe" in a for a in statement["Action"]
+    )
+    assert set(statement["Action"]) == {a for a in IAM_ACTIONS.values() if a}

@@ -1152,3 +1152,58 @@ def load_live_stack(
     """The account as a `Stack` (for the engine) and the `Inventory` (problems and call counts)."""
     inv = inventory(regions, endpoint_url=endpoint_url, **kwargs)
     return stack_from_inventory(inv, settings), inv
+
+
+#: The IAM action each call of the inventory needs (controllers/deploy/iam-audit-policy.json grants
+#: exactly these; a test checks both against the calls an audit makes).
+IAM_ACTIONS: dict[str, str | None] = {
+    "sts:get_caller_identity": None,  # needs no permission
+    "s3:list_buckets": "s3:ListAllMyBuckets",
+    "s3:get_bucket_location": "s3:GetBucketLocation",
+    "s3:get_bucket_tagging": "s3:GetBucketTagging",
+    "s3:get_bucket_encryption": "s3:GetEncryptionConfiguration",
+    "s3:get_bucket_policy": "s3:GetBucketPolicy",
+    "s3:get_public_access_block": "s3:GetBucketPublicAccessBlock",
+    "s3:get_bucket_acl": "s3:GetBucketAcl",
+    "s3:get_bucket_logging": "s3:GetBucketLogging",
+    "s3:get_bucket_lifecycle_configuration": "s3:GetLifecycleConfiguration",
+    "s3:get_bucket_versioning": "s3:GetBucketVersioning",
+    "s3:get_bucket_replication": "s3:GetReplicationConfiguration",
+    "s3:get_object_lock_configuration": "s3:GetBucketObjectLockConfiguration",
+    "kms:list_keys": "kms:ListKeys",
+    "kms:list_aliases": "kms:ListAliases",
+    "kms:describe_key": "kms:DescribeKey",
+    "kms:get_key_rotation_status": "kms:GetKeyRotationStatus",
+    "kms:get_key_policy": "kms:GetKeyPolicy",
+    "kms:list_resource_tags": "kms:ListResourceTags",
+    "iam:list_roles": "iam:ListRoles",
+    "iam:list_users": "iam:ListUsers",
+    "iam:list_policies": "iam:ListPolicies",
+    "iam:list_role_tags": "iam:ListRoleTags",
+    "iam:list_user_tags": "iam:ListUserTags",
+    "iam:list_role_policies": "iam:ListRolePolicies",
+    "iam:list_user_policies": "iam:ListUserPolicies",
+    "iam:get_role_policy": "iam:GetRolePolicy",
+    "iam:get_user_policy": "iam:GetUserPolicy",
+    "iam:list_attached_role_policies": "iam:ListAttachedRolePolicies",
+    "iam:list_attached_user_policies": "iam:ListAttachedUserPolicies",
+    "iam:get_policy": "iam:GetPolicy",
+    "iam:get_policy_version": "iam:GetPolicyVersion",
+    "dynamodb:list_tables": "dynamodb:ListTables",
+    "dynamodb:describe_table": "dynamodb:DescribeTable",
+    "dynamodb:describe_time_to_live": "dynamodb:DescribeTimeToLive",
+    "dynamodb:describe_continuous_backups": "dynamodb:DescribeContinuousBackups",
+    "dynamodb:list_tags_of_resource": "dynamodb:ListTagsOfResource",
+    "cloudtrail:describe_trails": "cloudtrail:DescribeTrails",
+    "cloudtrail:get_trail_status": "cloudtrail:GetTrailStatus",
+    "cloudtrail:get_event_selectors": "cloudtrail:GetEventSelectors",
+    "cloudtrail:list_tags": "cloudtrail:ListTags",
+    "rds:describe_db_instances": "rds:DescribeDBInstances",
+    "rds:describe_db_clusters": "rds:DescribeDBClusters",
+    "rds:describe_db_parameter_groups": "rds:DescribeDBParameterGroups",
+    "rds:describe_db_parameters": "rds:DescribeDBParameters",
+    "rds:describe_db_cluster_parameter_groups": "rds:DescribeDBClusterParameterGroups",
+    "rds:describe_db_cluster_parameters": "rds:DescribeDBClusterParameters",
+    "logs:describe_log_groups": "logs:DescribeLogGroups",
+    "logs:list_tags_log_group": "logs:ListTagsLogGroup",
+}
