@@ -99,19 +99,31 @@ class _Diagnostics(logging.Handler):
 
 
 def _program_frame(exc: BaseException, root: Path) -> str | None:
-    """`file:line in function` of the last traceback frame inside the program's own code."""
-    frames = traceback.extract_tb(exc.__traceback__)
+    """`file:line in function` of the last traceback frame inside the program's own code.
+
+    The SDK re-raises what a program's callback raised inside its own errors ("While processing
+    resource ..."): the chain is followed, and the innermost exception with a frame of the program
+    wins."""
     found = None
-    for frame in frames:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        frame = _last_program_frame(current, root)
+        if frame is not None:
+            found = frame
+        current = current.__cause__ or current.__context__
+    return found
+
+
+def _last_program_frame(exc: BaseException, root: Path) -> str | None:
+    found = None
+    for frame in traceback.extract_tb(exc.__traceback__):
         try:
-            path = Path(frame.filename).resolve()
-        except OSError:
+            rel = Path(frame.filename).resolve().relative_to(root)
+        except (OSError, ValueError):  # outside the project: the SDK, the standard library
             continue
-        try:
-            rel = path.relative_to(root)
-        except ValueError:  # outside the project: the SDK, the standard library
-            continue
-        if rel.parts and rel.parts[0] in ("venv", ".venv", "site-packages") or "site-packages" in rel.parts:
+        if rel.parts and rel.parts[0] in ("venv", ".venv") or "site-packages" in rel.parts:
             continue
         found = f"{rel.as_posix()}:{frame.lineno} in {frame.name}"
     return found
