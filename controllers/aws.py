@@ -131,10 +131,6 @@ class ClientFactory:
 
         if self._session is None:
             self._session = _shared_session()
-        kwargs: dict[str, Any] = {}
-        if self.endpoint_url and self._session.get_credentials() is None:
-            # A local emulator (moto) accepts any key; real endpoints never get here without credentials.
-            kwargs = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
         client = self._session.client(
             service,
             region_name=region,
@@ -145,13 +141,21 @@ class ClientFactory:
                 read_timeout=60,
                 max_pool_connections=32,
             ),
-            **kwargs,
         )
         client.meta.events.register("before-call", self._count_call)
         client.meta.events.register("before-send", self._count_request)
         for event, handler in self.hooks:
             client.meta.events.register(event, handler)
         return self.wrap(service, client) if self.wrap else client
+
+    def has_credentials(self) -> bool:
+        """Whether the default chain (environment, profile, container or instance role) finds credentials.
+
+        No fallback: an endpoint override (a local emulator) needs credentials too, set by whoever
+        runs it (the tests and `residency demo` set their own for their moto server)."""
+        if self._session is None:
+            self._session = _shared_session()
+        return self._session.get_credentials() is not None
 
     def _count_call(self, model: Any = None, **_: Any) -> None:
         self.calls[f"{model.service_model.service_name}.{model.name}"] += 1

@@ -109,8 +109,16 @@ def no_sleep(_seconds: float) -> None:
 
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
-    """A moto server on 127.0.0.1 per test session (per xdist worker), spoken to over HTTP."""
+    """A moto server on 127.0.0.1 per test session (per xdist worker), spoken to over HTTP.
+
+    The product has no dummy-credential fallback, so the tests set their own for moto: in the
+    environment, which the reconcilers' clients and every `residency` subprocess inherit."""
+    import os
+
     from moto.server import ThreadedMotoServer
+
+    for var, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
+        os.environ.setdefault(var, value)
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

@@ -67,3 +67,40 @@ def test_permanent_errors_are_not_retried() -> None:
     with pytest.raises(ClientError):
         call(RetryPolicy(sleep=lambda _: None), denied)
     assert attempts["n"] == 1
+
+
+def test_an_endpoint_override_gets_no_dummy_credentials(
+    monkeypatch: pytest.MonkeyPatch, moto_url: str
+) -> None:
+    """Without credentials, a client for an endpoint override (moto here, a real one elsewhere) has none:
+    the call fails with NoCredentialsError, and `residency enforce` says so up front (exit 2)."""
+    import boto3
+    from botocore.exceptions import NoCredentialsError
+
+    from controllers.aws import ClientFactory
+
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    factory = ClientFactory(endpoint_url=moto_url, _session=boto3.session.Session())
+    assert factory.has_credentials() is False
+    with pytest.raises(NoCredentialsError):
+        factory.client("s3", "cn-north-1").list_buckets()
+
+
+def test_credentials_from_the_environment_are_used_for_an_endpoint_override(
+    monkeypatch: pytest.MonkeyPatch, moto_url: str
+) -> None:
+    import boto3
+
+    from controllers.aws import ClientFactory
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "moto-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "moto-secret")
+    factory = ClientFactory(endpoint_url=moto_url, _session=boto3.session.Session())
+    assert factory.has_credentials()
+    client = factory.client("s3", "cn-north-1")
+    assert client._request_signer._credentials.access_key == "moto-key"
+    client.list_buckets()
