@@ -38,7 +38,9 @@ from typing import Any
 from policies.iam import expand_action, grants_action, is_full_wildcard
 
 #: Bumped when the compact format changes, so an old cache is not read.
-_FORMAT = 1
+_FORMAT = 2
+#: The compact copy's entry that names the moto release the documents come from.
+_SOURCE_KEY = "\u0000source"
 #: Appending log events is how services deliver their own logs: not a change to anyone's data.
 _LOG_APPEND = frozenset({"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"})
 _MAX_EXAMPLES = 5
@@ -92,7 +94,7 @@ def _build_compact(source: Path) -> dict[str, list[Any]]:
 
     text = source.read_text(encoding="utf-8")
     start, end = text.index('"""') + 3, text.rindex('"""')
-    compact: dict[str, list[Any]] = {}
+    compact: dict[str, list[Any]] = {_SOURCE_KEY: [_moto_version(source)]}
     for name, entry in orjson.loads(text[start:end]).items():
         document = entry.get("Document") or {}
         statements = document.get("Statement") or []
@@ -145,19 +147,25 @@ def available() -> bool:
     return bool(_compact())
 
 
+def _moto_version(source: Path) -> str:
+    """The moto release, from its dist-info folder beside the package (read once, when the cache is built)."""
+    site = source.parent.parent.parent
+    for info in sorted(site.glob("moto-*.dist-info")):
+        return info.name[len("moto-") : -len(".dist-info")]
+    return "unknown"
+
+
+@functools.cache
 def data_source() -> str:
     """What the rules name as the data a verdict comes from."""
-    try:
-        from importlib.metadata import version
-
-        return f"the AWS managed policies shipped with moto {version('moto')}"
-    except Exception:  # noqa: BLE001 - a description only
-        return "the AWS managed policies shipped with moto"
+    entry = _compact().get(_SOURCE_KEY)
+    version = f" {entry[0]}" if entry else ""
+    return f"the AWS managed policies shipped with moto{version}"
 
 
 def managed_policy(name: str) -> ManagedPolicy | None:
     entry = _compact().get(name)
-    if entry is None:
+    if entry is None or name == _SOURCE_KEY:
         return None
     path, statements = entry
     return ManagedPolicy(
