@@ -8,6 +8,7 @@ kind/name, the field and the fix, e.g.:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,15 @@ def describe_validation_error(err: ValidationError, prefix: tuple[Any, ...] = ()
     if fix and first["type"] not in ("value_error", "assertion_error"):
         msg = f"{msg[0].lower()}{msg[1:]}; {fix}"
     more = f" (and {err.error_count() - 1} more problem(s))" if err.error_count() > 1 else ""
-    return f"{_where(prefix + loc) or '(document)'}: {msg}{more}"
+    where = _where(prefix + loc)
+    # A whole-object check names the field itself ("rules[2].maxAgeDays: ..."): join the paths.
+    inner = _FIELD_PATH.match(msg)
+    if inner and where:
+        where, msg = f"{where}.{inner[1]}", msg[inner.end() :]
+    return f"{where or '(document)'}: {msg}{more}"
+
+
+_FIELD_PATH = re.compile(r"([A-Za-z]+(?:\[\d+\])?(?:\.[A-Za-z]+(?:\[\d+\])?)*): ")
 
 
 def parse_document(raw: Any, *, source: str, index: int, settings: Settings) -> Document:
@@ -89,15 +98,55 @@ def parse_document(raw: Any, *, source: str, index: int, settings: Settings) -> 
     return Document(kind=kind, metadata=metadata, spec=spec, source=source, index=index)
 
 
-def load_text(text: str, *, source: str, settings: Settings) -> list[Document]:
+def _strict_loader() -> type:
+    """A safe YAML loader that refuses a key given twice in one mapping, at any depth (plain
+    `safe_load` keeps the last one silently: a second `rules:` would replace the first)."""
+    import yaml
+
+    class StrictLoader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+        loader.flatten_mapping(node)
+        seen: dict[Any, int] = {}
+        for key_node, _value in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:
+                continue  # an unhashable key: the base constructor reports it
+            line = key_node.start_mark.line + 1
+            if first is not None:
+                raise DuplicateKeyError(
+                    f"key {key!r} appears twice in one mapping (lines {first} and {line}); keep one of them"
+                )
+            seen[key] = line
+        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    return StrictLoader
+
+
+class DuplicateKeyError(ValueError):
+    pass
+
+
+def load_yaml_documents(text: str, *, source: str) -> list[Any]:
+    """Every YAML document in `text`, refusing duplicate keys; InputError with the line on failure."""
     import yaml
 
     try:
-        raws = list(yaml.safe_load_all(text))
+        return list(yaml.load_all(text, Loader=_strict_loader()))  # noqa: S506 - a SafeLoader subclass
+    except DuplicateKeyError as exc:
+        raise InputError(f"not valid: {exc}", source=source) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise InputError(f"not valid YAML{where}; fix the syntax", source=source) from None
+
+
+def load_text(text: str, *, source: str, settings: Settings) -> list[Document]:
+    raws = load_yaml_documents(text, source=source)
     docs = [
         parse_document(raw, source=source, index=i, settings=settings)
         for i, raw in enumerate(raws, start=1)

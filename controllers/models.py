@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -23,11 +24,16 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from policies.settings import DEFAULT_ALLOWED_REGIONS, Settings
+from policies.settings import DEFAULT_ALLOWED_REGIONS, Category, Settings
 
 GROUP = "residency.pushauction.com"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
+
+# Every pattern below is matched against the *whole* value: pydantic's (Rust) regex and the API
+# server's (Go RE2) read `$` as the end of the text, and the Python checks use `fullmatch`, so a
+# trailing newline ("user-1\n") never passes. They are RE2-compatible, so the CRDs carry the same ones
+# (tests/controllers/test_crd_patterns.py compares them).
 
 #: Subject ids that cannot widen a key prefix: no '/', no wildcard, no '..', no leading/trailing dot.
 #: Dot-separated runs of a conservative charset; RE2-compatible, so the CRD uses the same pattern.
@@ -38,6 +44,9 @@ _BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 _TABLE = r"^[A-Za-z0-9_.-]{3,255}$"
 _ATTRIBUTE = r"^[A-Za-z0-9_.-]{1,255}$"
 _NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+RULE_NAME_PATTERN = r"^[A-Za-z0-9._-]+$"
+#: A catalogue category id or alias (which ones exist is checked against the catalogue).
+CATEGORY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 #: A duration like `90s`, `15m`, `6h` or `1d` (one number, one unit).
 INTERVAL_PATTERN = r"^[1-9][0-9]{0,6}(s|m|h|d)$"
 _INTERVAL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -68,8 +77,52 @@ class Model(BaseModel):
 
 
 def _settings(info: ValidationInfo) -> Settings:
+    """The catalogue's settings from the validation context; without one, the default catalogue's
+    (its categories bound the retention rules: fail closed, never unbounded)."""
     settings = (info.context or {}).get("settings")
-    return settings if isinstance(settings, Settings) else Settings(allowed_regions=DEFAULT_ALLOWED_REGIONS)
+    if isinstance(settings, Settings):
+        return settings
+    from policies.catalog import default_catalog
+
+    return default_catalog().settings()
+
+
+def _category_settings(info: ValidationInfo) -> Settings:
+    """Settings that know the data categories: the context's, or (a bare `Settings()` knows none)
+    the default catalogue's, so a declared category is always checked against a catalogue."""
+    settings = _settings(info)
+    if settings.categories:
+        return settings
+    from policies.catalog import default_catalog
+
+    return default_catalog().settings()
+
+
+def _strict_integer(value: Any) -> Any:
+    """Whole numbers only: YAML's `yes`/`no` are booleans, not 1/0; `7.5` is not 7; `"7"` is text."""
+    if isinstance(value, bool):
+        raise ValueError(
+            f"{str(value).lower()} is a boolean (YAML reads yes/no/on/off as one), not a number; "
+            "write a whole number"
+        )
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value)
+        raise ValueError(f"{value} is not a whole number; write a whole number")
+    if not isinstance(value, int):
+        raise ValueError(f"{value!r} is not a number; write a whole number without quotes")
+    return value
+
+
+def _strict_number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{value!r} is not a number; write a number without quotes")
+    return value
+
+
+#: An integer that refuses booleans, fractions and strings (pydantic's lax mode would take them).
+StrictInteger = Annotated[int, BeforeValidator(_strict_integer)]
+StrictNumber = Annotated[float, BeforeValidator(_strict_number)]
 
 
 class Mode(StrEnum):
@@ -94,12 +147,41 @@ class _Store(Model):
         return value
 
 
-class S3Store(_Store):
+def _category_field() -> Any:
+    return Field(
+        default=None,
+        pattern=CATEGORY_PATTERN,
+        description="The data category of the store (an id or alias from policies/catalog.yaml, like "
+        "user-uploads or cookies); it bounds the retention rules. Default: the store's data-category tag "
+        "(or an alias the catalogue accepts); an unclassified store gets the catalogue's fail-safe category.",
+    )
+
+
+def _known_category(value: str | None, info: ValidationInfo) -> str | None:
+    if value is None:
+        return None
+    settings = _category_settings(info)
+    if settings.resolve_category(value) is None:
+        known = ", ".join(sorted(settings.categories)) or "(none)"
+        raise ValueError(f"category {value!r} is not in the catalogue; use one of {known}")
+    return value
+
+
+class _S3Bucket(_Store):
     bucket: str = Field(pattern=_BUCKET, description="S3 bucket name.")
+
+
+class S3Store(_S3Bucket):
+    category: str | None = _category_field()
+
+    _category = field_validator("category")(_known_category)
 
 
 class DynamoDBStore(_Store):
     table: str = Field(pattern=_TABLE, description="DynamoDB table name.")
+    category: str | None = _category_field()
+
+    _category = field_validator("category")(_known_category)
     ttl_attribute: str = Field(
         default="expiresAt",
         pattern=_ATTRIBUTE,
@@ -146,12 +228,15 @@ class Rule(Model):
         }
     )
 
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    name: str = Field(min_length=1, max_length=64, pattern=RULE_NAME_PATTERN)
     match: Match = Field(default_factory=Match)
-    max_age_days: int = Field(
-        ge=1, le=36500, description="Delete object versions at least this many days old."
+    max_age_days: StrictInteger = Field(
+        ge=1,
+        le=36500,
+        description="Delete object versions at least this many days old; at most the data category's "
+        "maximum retention in policies/catalog.yaml.",
     )
-    min_age_days: int | None = Field(
+    min_age_days: StrictInteger | None = Field(
         default=None, ge=0, le=36500, description="Never delete anything younger (a retention floor)."
     )
 
@@ -171,8 +256,10 @@ class Rule(Model):
 
 
 class BlastRadius(Model):
-    max_deletes: int | None = Field(default=None, ge=0, description="Stop if a sweep would delete more.")
-    max_percent: float | None = Field(
+    max_deletes: StrictInteger | None = Field(
+        default=None, ge=0, description="Stop if a sweep would delete more."
+    )
+    max_percent: StrictNumber | None = Field(
         default=None, gt=0, le=100, description="Stop if a sweep would delete more than this % of versions."
     )
 
@@ -194,23 +281,79 @@ class RetentionPolicySpec(Model):
             seen.add(rule.name)
         return rules
 
+    @model_validator(mode="after")
+    def _within_catalogue(self, info: ValidationInfo) -> RetentionPolicySpec:
+        """Rules within the catalogue's bounds: of the category a store declares, and of the category
+        a rule's classification tag names. (A store's tag is read by the reconciler, which applies
+        the same check before it changes anything: `controllers.retention.check_catalogue`.)"""
+        settings = _category_settings(info)
+        for problem in rule_bound_problems(self.rules, settings):
+            raise ValueError(problem)
+        for index, store in enumerate(self.data_stores):
+            inner = store.s3 or store.dynamodb
+            if inner is None or inner.category is None:
+                continue
+            category = settings.resolve_category(inner.category)
+            if category is None:
+                continue
+            for problem in rule_bound_problems(
+                self.rules,
+                settings,
+                category,
+                f"dataStores[{index}] ({store.label}) category {inner.category}",
+            ):
+                raise ValueError(problem)
+        return self
+
+
+def rule_bound_problems(
+    rules: list[Rule], settings: Settings, category: Category | None = None, source: str = ""
+) -> list[str]:
+    """Each rule that keeps data longer than its data category allows (or deletes logs before the
+    category's minimum), as `rules[i].maxAgeDays: ...; fix`. With `category` None: the bound of the
+    category each rule's classification tag (`match.tags`, e.g. data-category: cookies) names."""
+    problems: list[str] = []
+    for index, rule in enumerate(rules):
+        bound, why = category, source
+        if bound is None:
+            key, value = settings.classification(dict(rule.match.tags))
+            bound = settings.resolve_category(value) if key else None
+            why = f"its match.tags {key}: {value}"
+        if bound is None:
+            continue
+        days = rule.delete_age_days
+        where = f"rules[{index}].maxAgeDays: rule {rule.name}"
+        if bound.max_retention_days is not None and days > bound.max_retention_days:
+            problems.append(
+                f"{where} keeps data {days} days, longer than the catalogue allows for {bound.id} data "
+                f"({bound.max_retention_days} days, from {why}); lower maxAgeDays to at most "
+                f"{bound.max_retention_days}"
+            )
+        elif bound.min_retention_days is not None and rule.max_age_days < bound.min_retention_days:
+            problems.append(
+                f"{where} deletes {bound.id} data after {rule.max_age_days} days, before the "
+                f"{bound.min_retention_days} days the catalogue requires (from {why}); raise maxAgeDays"
+            )
+    return problems
+
 
 class AuditLog(Model):
     bucket: str = Field(pattern=_BUCKET, description="Audit bucket receiving S3 server access logs.")
     prefix: str = Field(default="", max_length=512, description="Key prefix of the log objects.")
-    min_retention_days: int = Field(ge=1, le=36500, description="Logs must be kept at least this long.")
-    lookback_days: int = Field(default=7, ge=1, le=366, description="How far back access logs are reviewed.")
+    min_retention_days: StrictInteger = Field(
+        ge=1, le=36500, description="Logs must be kept at least this long."
+    )
+    lookback_days: StrictInteger = Field(
+        default=7, ge=1, le=366, description="How far back access logs are reviewed."
+    )
 
 
+#: An IAM principal ARN in a partition; the same character classes as the CRD's pattern (ASCII only).
+_ARN_PRINCIPAL_TEMPLATE = r"^arn:{partition}:(iam|sts)::[0-9]{{12}}:(root|(user|role|assumed-role|federated-user)/[A-Za-z0-9_+=,.@/-]+)$"
 #: What the CRD accepts (the territory's partition is aws-cn); the validator below checks the partition
 #: the catalogue configures, and names the problem.
-ARN_PRINCIPAL_CRD_PATTERN = (
-    r"^arn:aws-cn:(iam|sts)::[0-9]{12}:(root|(user|role|assumed-role|federated-user)/[A-Za-z0-9_+=,.@/-]+)$"
-)
-_ARN_PRINCIPAL = re.compile(
-    r"^arn:(?P<partition>aws[a-z-]*):(?P<service>iam|sts)::(?P<account>\d{12}):"
-    r"(?P<resource>root|(user|role|assumed-role|federated-user)/[\w+=,.@/-]+)$"
-)
+ARN_PRINCIPAL_CRD_PATTERN = _ARN_PRINCIPAL_TEMPLATE.format(partition="aws-cn")
+_ARN_PRINCIPAL = re.compile(_ARN_PRINCIPAL_TEMPLATE.format(partition="(?P<partition>aws[a-z-]*)"))
 
 
 class AccessAuditPolicySpec(Model):
@@ -229,7 +372,7 @@ class AccessAuditPolicySpec(Model):
     def _arns(cls, values: list[str], info: ValidationInfo) -> list[str]:
         partition = _settings(info).partition
         for index, arn in enumerate(values):
-            found = _ARN_PRINCIPAL.match(arn)
+            found = _ARN_PRINCIPAL.fullmatch(arn)
             if not found:
                 raise ValueError(
                     f"[{index}] {arn!r} is not an IAM principal ARN; write it like "
@@ -242,17 +385,31 @@ class AccessAuditPolicySpec(Model):
         return values
 
 
-class ErasureS3Store(S3Store):
+#: keyPrefix: a literal prefix with `{subjectId}/` in it (exactly once: the validator, and a CEL rule).
+KEY_PREFIX_PATTERN = r"^[^*?\[\]\r\n]*\{subjectId\}/[^*?\[\]\r\n]*$"
+
+
+class ErasureS3Store(_S3Bucket):
     key_prefix: str = Field(
         min_length=1,
         max_length=1024,
         description="Key prefix of one subject's objects; contains {subjectId} followed by '/'.",
-        json_schema_extra={"pattern": r"^[^*?\[\]]*\{subjectId\}/[^*?\[\]]*$"},
+        json_schema_extra={
+            "pattern": KEY_PREFIX_PATTERN,
+            "x-kubernetes-validations": [
+                {
+                    "rule": "self.indexOf('{subjectId}') == self.lastIndexOf('{subjectId}')",
+                    "message": "keyPrefix must contain {subjectId} exactly once",
+                }
+            ],
+        },
     )
 
     @field_validator("key_prefix")
     @classmethod
     def _one_subject(cls, value: str) -> str:
+        if "\n" in value or "\r" in value:
+            raise ValueError("keyPrefix has a line break; remove it")
         if value.count(SUBJECT_PLACEHOLDER) != 1:
             raise ValueError(
                 "keyPrefix must contain {subjectId} exactly once (like users/{subjectId}/), "
@@ -296,7 +453,7 @@ class ErasureDataStore(Model):
 EVIDENCE_PREFIX_PATTERN = r"^([^*?\[\]\x00-\x1f\x7f]*/)?$"
 
 
-class ErasureEvidence(S3Store):
+class ErasureEvidence(_S3Bucket):
     """Where the operator stores each run's erasure manifest (the bucket must be in the territory)."""
 
     prefix: str = Field(
@@ -328,7 +485,7 @@ class ErasureRequestSpec(Model):
     def _safe_subject(cls, value: str) -> str:
         if not value:
             raise ValueError("subjectId is empty; an empty id would erase every subject's data")
-        if len(value) > 128 or not SUBJECT_ID.match(value):
+        if len(value) > 128 or not SUBJECT_ID.fullmatch(value):
             raise ValueError(
                 f"subjectId {value!r} could widen the key prefix; use only letters, digits and ._@+=- "
                 "(no '/', '*', '..', spaces, or leading/trailing '.')"

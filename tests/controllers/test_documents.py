@@ -63,6 +63,41 @@ def bad(spec_yaml: str, kind: str = "RetentionPolicy") -> str:
         (GOOD + "---\n" + GOOD, ["document 2 (RetentionPolicy/ok)", "duplicates document 1"]),
         ("a: [\n", ["not valid YAML at line"]),
         ("", ["no custom-resource documents"]),
+        # Strict inputs: whole-value patterns, no duplicate keys, whole numbers only.
+        (bad("spec:\n  subjectId: \"user-1\\n\"\n  dataStores: [{s3: {bucket: data-bucket, region: cn-north-1, keyPrefix: 'u/{subjectId}/'}}]\n", kind="ErasureRequest"),
+         ["spec.subjectId", "could widen the key prefix"]),
+        (bad("spec:\n  dataStores: [{s3: {bucket: \"data-bucket\\n\", region: cn-north-1}}]\n  rules: [{name: r, maxAgeDays: 5}]\n"),
+         ["spec.dataStores[0].s3.bucket", "pattern"]),
+        (bad("spec:\n  dataStores: [{s3: {bucket: data-bucket, region: cn-north-1}}]\n  rules: [{name: \"r\\n\", maxAgeDays: 5}]\n"),
+         ["spec.rules[0].name", "pattern"]),
+        (bad("spec:\n  dataStores: [{s3: {bucket: data-bucket, region: cn-north-1}}]\n  rules: [{name: r, maxAgeDays: yes}]\n"),
+         ["spec.rules[0].maxAgeDays", "boolean", "whole number"]),
+        (bad("spec:\n  dataStores: [{s3: {bucket: data-bucket, region: cn-north-1}}]\n  rules: [{name: r, maxAgeDays: 7.5}]\n"),
+         ["spec.rules[0].maxAgeDays", "7.5 is not a whole number"]),
+        (bad("spec:\n  dataStores: [{s3: {bucket: data-bucket, region: cn-north-1}}]\n  rules: [{name: r, maxAgeDays: '30'}]\n"),
+         ["spec.rules[0].maxAgeDays", "without quotes"]),
+        (bad("spec:\n  dataStores: [{s3: {bucket: data-bucket, region: cn-north-1}}]\n  rules: [{name: r, maxAgeDays: 5}]\n  blastRadius: {maxPercent: on}\n"),
+         ["spec.blastRadius.maxPercent", "not a number"]),
+        (bad("spec:\n  dataStores: [{s3: {bucket: data-bucket, region: cn-north-1}}]\n  rules: [{name: r, maxAgeDays: 5}]\n"
+             "spec:\n  dataStores: [{s3: {bucket: data-bucket, region: cn-north-1}}]\n  rules: [{name: r, maxAgeDays: 1}]\n"),
+         ["key 'spec' appears twice", "lines 11 and 14"]),
+        (bad("spec:\n  dataStores: [{s3: {bucket: data-bucket, region: cn-north-1}}]\n  rules: [{name: r, maxAgeDays: 5}]\n  rules: [{name: r, maxAgeDays: 1}]\n"),
+         ["key 'rules' appears twice"]),
+        (bad("spec:\n  dataStores: [{s3: {bucket: data-bucket, region: cn-north-1}}]\n  rules: [{name: r, maxAgeDays: 5, maxAgeDays: 1}]\n"),
+         ["key 'maxAgeDays' appears twice"]),
+        (bad("spec:\n  subjectId: u1\n  dataStores: [{s3: {bucket: data-bucket, region: cn-north-1, keyPrefix: 'u/{subjectId}/{subjectId}/'}}]\n", kind="ErasureRequest"),
+         ["spec.dataStores[0].s3.keyPrefix", "exactly once"]),
+        # Retention bound to the catalogue.
+        (bad("spec:\n  dataStores: [{s3: {bucket: data-bucket, region: cn-north-1, category: user-uploads}}]\n  rules: [{name: r, maxAgeDays: 36500}]\n"),
+         ["document 2 (RetentionPolicy/bad)", "spec.rules[0].maxAgeDays", "user-uploads", "at most 365"]),
+        (bad("spec:\n  dataStores: [{dynamodb: {table: sessions, region: cn-north-1, category: cookie}}]\n  rules: [{name: r, maxAgeDays: 31}]\n"),
+         ["spec.rules[0].maxAgeDays", "cookies", "at most 30"]),
+        (bad("spec:\n  dataStores: [{s3: {bucket: data-bucket, region: cn-north-1}}]\n  rules: [{name: c, match: {tags: {data-category: cookies}}, maxAgeDays: 90}]\n"),
+         ["spec.rules[0].maxAgeDays", "rule c", "cookies", "at most 30", "match.tags data-category: cookies"]),
+        (bad("spec:\n  dataStores: [{s3: {bucket: data-bucket, region: cn-north-1, category: server-logs}}]\n  rules: [{name: r, maxAgeDays: 30}]\n"),
+         ["spec.rules[0].maxAgeDays", "before the 180 days"]),
+        (bad("spec:\n  dataStores: [{s3: {bucket: data-bucket, region: cn-north-1, category: photos}}]\n  rules: [{name: r, maxAgeDays: 30}]\n"),
+         ["spec.dataStores[0].s3.category", "not in the catalogue", "user-uploads"]),
     ],
 )  # fmt: skip
 def test_bad_documents_name_the_document_the_field_and_the_fix(
@@ -80,7 +115,12 @@ def test_bad_documents_name_the_document_the_field_and_the_fix(
 
 def test_the_example_estate_is_valid() -> None:
     docs = load_files([EXAMPLES], Settings())
-    assert [d.kind for d in docs] == ["RetentionPolicy", "AccessAuditPolicy", "ErasureRequest"]
+    assert [d.kind for d in docs] == [
+        "RetentionPolicy",
+        "RetentionPolicy",
+        "AccessAuditPolicy",
+        "ErasureRequest",
+    ]
 
 
 def test_a_tuned_territory_tunes_validation() -> None:
@@ -165,3 +205,20 @@ def test_a_result_status_validates_against_the_crd_status_schema() -> None:
     jsonschema.Draft4Validator(schema["properties"]["status"]).validate(status)
     assert status["conditions"][0]["status"] == "False" and status["conditions"][0]["reason"] == "Held"
     assert status["observedGeneration"] == 4 == status["conditions"][0]["observedGeneration"]
+
+
+def test_the_shipped_examples_keep_to_the_catalogue_without_relying_on_tags() -> None:
+    """Every RetentionPolicy store in the examples declares its category, or its rules fit the fail-safe
+    category (what an untagged store gets), so the examples are valid whatever the stores' tags say."""
+    from controllers.models import rule_bound_problems
+    from policies.catalog import default_catalog
+
+    settings = default_catalog().settings()
+    for path in sorted(EXAMPLES.parent.glob("*.yaml")):
+        for doc in load_files([path], settings):
+            if doc.kind != "RetentionPolicy":
+                continue
+            for store in doc.spec.data_stores:
+                inner = store.s3 or store.dynamodb
+                category = settings.resolve_category(inner.category) if inner.category else settings.untagged
+                assert rule_bound_problems(doc.spec.rules, settings, category) == [], (path, doc.ref)
