@@ -274,22 +274,25 @@ def _check_s3_after(
 ) -> None:
     """Read the prefix again: name what is still there and not held, and held versions now served."""
     targeted = {v.ref for v in plan.versions} | {v.ref for v in plan.markers}
-    for page in list_pages(client, retry, target.bucket, target.prefix):
-        for version in page:
-            label = item_label(version.key, version.version_id)
-            if version.ref in plan.held:
-                if version.is_latest and not version.delete_marker and version.ref not in plan.latest_before:
-                    out.findings.append(
-                        f"{label} ({plan.held[version.ref]}) is now the current version of its key, so "
-                        "readers are served it; it is erased when the hold ends and the request runs again"
-                    )
-                continue
-            if version.ref in plan.kept_markers:
-                continue
-            if version.ref in targeted:
-                out.remain(label, "deleting it failed (see the errors); not erased")
-            else:
-                out.remain(label, "written under the prefix while the erasure ran; not erased")
+    present = [v for page in list_pages(client, retry, target.bucket, target.prefix) for v in page]
+    data_left = {v.key for v in present if not v.delete_marker and v.ref not in plan.held}
+    for version in present:
+        label = item_label(version.key, version.version_id)
+        if version.ref in plan.held:
+            if version.is_latest and not version.delete_marker and version.ref not in plan.latest_before:
+                out.findings.append(
+                    f"{label} ({plan.held[version.ref]}) is now the current version of its key, so "
+                    "readers are served it; it is erased when the hold ends and the request runs again"
+                )
+            continue
+        if version.ref in plan.kept_markers:
+            continue
+        if version.ref in targeted and version.delete_marker and version.key in data_left:
+            out.remain(label, "kept: it hides a version of its key that could not be deleted")
+        elif version.ref in targeted:
+            out.remain(label, "deleting it failed (see the errors); not erased")
+        else:
+            out.remain(label, "written under the prefix while the erasure ran; not erased")
 
 
 def _subject_keys(
@@ -390,8 +393,8 @@ def _evidence(
             remaining=out.remaining,
             deletedSha256=digest(render(mine)),
         )
-        if not record["ran"] and out.errors:
-            record["reason"] = out.errors[0]
+        if not record["ran"]:
+            record["reason"] = (out.errors or out.findings or ["it could not be read"])[0]
     manifest: dict[str, Any] = {
         "lines": len(entries),
         "sha256": sha,
