@@ -458,3 +458,13 @@ def test_the_program_runs_with_the_virtualenvs_interpreter(tmp_path: Path) -> No
     with pytest.raises(InputError, match=r"cannot import pulumi .*pip install -r requirements.txt") as info:
         load_program(folder)
     assert "env/bin/python" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "folder", ["aws-py-ecs-instances-autoapi", "aws-py-ecs-instances-autoapi/automation"]
+)
+def test_an_automation_api_driver_is_not_a_program(folder: str) -> None:
+    """The Automation API driver (TypeScript here) is no Pulumi project: check the program it deploys
+    (py-ecs-instance, in test_real_programs) instead."""
+    with pytest.raises(InputError, match="has no Pulumi.yaml"):
+        load_program(program_dir(folder))

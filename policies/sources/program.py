@@ -4,7 +4,8 @@ Parent side. It reads `Pulumi.yaml` (`name`, `runtime`, `main`, `runtime.options
 `stackConfigDir`), picks the stack, merges the config as the Pulumi CLI does (project-level
 `config:` values and defaults, then `Pulumi.<stack>.yaml`, then `--config KEY=VALUE`; a key without
 a namespace belongs to the project), and runs `program_runner.py` in a subprocess with the
-program's own interpreter, a timeout, no network and an environment without any AWS or Pulumi
+program's own interpreter, a timeout, no network (a network namespace of its own where Linux
+allows one, and a socket guard in the runner) and an environment without any AWS or Pulumi
 credential. What the child reports is written as a `pulumi stack export` document (version 3),
 which the existing stack-export source reads: the rules never learn where the stack came from.
 
@@ -13,8 +14,10 @@ No Pulumi CLI, backend or cloud account is involved, and nothing here imports pu
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -263,10 +266,13 @@ def interpreter_for(project: Project) -> tuple[str, list[str]]:
     ]
 
 
-def child_environment() -> dict[str, str]:
-    """A clean environment: no AWS_* or PULUMI_* variable (no credential, no backend token), and AWS
-    shared files pointed at nothing, so a program's own SDK calls cannot find credentials either."""
+def child_environment(home: Path | None = None) -> dict[str, str]:
+    """A clean environment: no AWS_* or PULUMI_* variable (no credential, no backend token), AWS
+    shared files pointed at nothing and PULUMI_HOME at an empty folder, so neither a program's own
+    SDK calls nor a Pulumi CLI it starts (the Automation API) can find credentials."""
     env = {k: v for k, v in os.environ.items() if k in _KEPT_ENV}
+    if home is not None:
+        env["PULUMI_HOME"] = str(home)
     env.update(
         {
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
@@ -279,6 +285,22 @@ def child_environment() -> dict[str, str]:
         }
     )
     return env
+
+
+@functools.cache
+def network_sandbox() -> tuple[str, ...]:
+    """`unshare -rn` where Linux allows it: the child and anything it starts get a network namespace
+    of their own, with no interface up. Elsewhere the runner's socket guard is the only fence."""
+    if not sys.platform.startswith("linux"):
+        return ()
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return ()
+    try:
+        probe = subprocess.run([unshare, "-rn", "true"], capture_output=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    return (unshare, "-rn") if probe.returncode == 0 else ()
 
 
 def execute(
@@ -303,11 +325,13 @@ def execute(
     with tempfile.TemporaryDirectory(prefix="residency-program-") as tmp:
         request_path, result_path = Path(tmp) / "request.json", Path(tmp) / "result.json"
         request_path.write_text(json.dumps(request), encoding="utf-8")
+        home = Path(tmp) / "pulumi-home"
+        home.mkdir()
         try:
             proc = subprocess.run(
-                [interpreter, str(RUNNER), str(request_path), str(result_path)],
+                [*network_sandbox(), interpreter, str(RUNNER), str(request_path), str(result_path)],
                 cwd=str(project.cwd),
-                env=child_environment(),
+                env=child_environment(home),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
