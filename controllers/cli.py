@@ -99,7 +99,7 @@ def _enforce(
 
     from controllers.aws import ClientFactory
     from controllers.documents import load_files
-    from controllers.enforce import exit_code, parse_now, select_regions
+    from controllers.enforce import exit_code, select_regions
     from policies.catalog import default_catalog
     from policies.errors import InputError
 
@@ -108,9 +108,14 @@ def _enforce(
     if endpoint_url is not None and not endpoint_url.startswith(("http://", "https://")):
         raise InputError(f"--endpoint-url {endpoint_url!r} is not a URL; write it like http://127.0.0.1:5000")
     settings = default_catalog().settings()
-    fixed_now = parse_now(now_text) if now_text else None
+    fixed_now = checked_now(now_text, dry_run=dry_run) if now_text else None
     docs = select_regions(load_files(files, settings), regions, settings.allowed_regions)
     clients = ClientFactory(endpoint_url=endpoint_url)
+    if not clients.has_credentials():
+        raise InputError(NO_AWS_CREDENTIALS)
+    from controllers.retention import check_catalogue
+
+    check_catalogue(docs, clients, settings)
     while True:
         from datetime import UTC, datetime
 
@@ -131,6 +136,48 @@ def _enforce(
         if once:
             return code
         time.sleep(interval)
+
+
+NO_AWS_CREDENTIALS = (
+    "no AWS credentials found (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run "
+    "with an instance or pod role; an --endpoint-url emulator needs them too); nothing was changed"
+)
+#: The earliest `--now` accepted: before it, epoch arithmetic (DynamoDB TTLs) has no meaning.
+_EARLIEST = "1970-01-01T00:00:00Z"
+#: How far past the clock a dry-run `--now` may look (the longest rule a policy can have).
+_LATEST_YEARS = 100
+
+
+def checked_now(text: str, *, dry_run: bool):  # noqa: ANN201 - datetime, imported lazily
+    """`--now` parsed and checked: within range, and later than the clock only for a dry run.
+
+    A `--now` in the future makes everything look older than it is; for real, that deletes data
+    early, so it is refused unless nothing is changed."""
+    from datetime import UTC, datetime, timedelta
+
+    from controllers.enforce import parse_now
+    from policies.errors import InputError
+
+    try:
+        value = parse_now(text)
+        clock = datetime.now(UTC)
+        earliest = datetime.fromisoformat(_EARLIEST)
+        latest = clock + timedelta(days=366 * _LATEST_YEARS)
+        in_range = earliest <= value <= latest
+    except (OverflowError, ValueError):
+        in_range = False
+    if not in_range:
+        raise InputError(
+            f"--now {text!r} is out of range; give a time between {_EARLIEST} and "
+            f"{_LATEST_YEARS} years from now, like 2026-12-31T00:00:00Z"
+        )
+    if value > clock and not dry_run:
+        raise InputError(
+            f"--now {text!r} is later than the clock ({clock.isoformat(timespec='seconds')}): that would "
+            "delete data before its retention ends; add --dry-run to preview, or give a time not in the "
+            "future; nothing was changed"
+        )
+    return value
 
 
 def _write_manifests(results, directory: Path) -> None:  # noqa: ANN001
@@ -266,7 +313,7 @@ def controller(
     if metrics_port and metrics_port == health_port:
         _fail("--metrics-port and --health-port must differ")
     try:
-        from controllers.operator import OperatorConfig, run
+        from controllers.operator import OperatorConfig, kube_login_problem, run
     except ImportError as exc:
         _fail(
             f"the controller needs the operator extra ({exc.name} is missing): pip install 'residency[operator]'"
@@ -287,4 +334,11 @@ def controller(
         audit_regions=tuple(audit_region or ()),
         audit_namespace=audit_namespace,
     )
+    problem = kube_login_problem(config)
+    if problem:
+        _fail(problem)
+    from controllers.aws import ClientFactory
+
+    if not ClientFactory(endpoint_url=endpoint_url).has_credentials():
+        _fail(NO_AWS_CREDENTIALS.replace("; nothing was changed", ""))
     run(config)

@@ -39,6 +39,7 @@ from controllers.enforce import RECONCILERS
 from controllers.metrics import Metrics
 from controllers.models import GROUP, KINDS, VERSION, interval_seconds
 from controllers.results import ReconcileResult
+from controllers.retention import catalogue_problems
 from policies.settings import Settings
 
 log = logging.getLogger("residency.operator")
@@ -183,16 +184,23 @@ class Controller:
             meta.get("generation"),
         )
         old_status = raw.get("status") or {}
+        message = None
         try:
             spec = KINDS[kind].model_validate(raw.get("spec") or {}, context={"settings": self.settings})
         except ValidationError as exc:
             message = describe_validation_error(exc, ("spec",))
+        if message is None and kind == "RetentionPolicy":
+            # The catalogue's bound on the stores' categories read from their tags (AWS reads).
+            problems = catalogue_problems(spec, self.clients, self.settings)
+            message = f"spec.{problems[0]}" if problems else None
+        if message is not None:
             _set_status(patch, st.invalid_status(message, generation, old_status, datetime.now(UTC)))
             self.metrics.invalid(kind, namespace, name)
             kopf.warn(body, reason="InvalidSpec", message=f"{message}; nothing was changed")
             raise kopf.PermanentError(f"invalid spec: {message}") from None
 
         started = time.monotonic()
+        extra = {"settings": self.settings} if kind == "RetentionPolicy" else {}
         try:
             result = RECONCILERS[kind](
                 spec,
@@ -202,6 +210,7 @@ class Controller:
                 dry_run=False,
                 source=f"{namespace}/{kind}/{name}",
                 progress=_batch_events(body),
+                **extra,
             )
         except Exception as exc:  # the reconcilers report AWS errors per store; this is anything else
             self.metrics.errors.labels(kind, "exception").inc()
@@ -291,6 +300,27 @@ def _post_events(body: Any, result: ReconcileResult) -> None:
 def login(**kwargs: Any) -> Any:
     """In a pod: its service account; elsewhere: KUBECONFIG / ~/.kube/config."""
     return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+
+
+def kube_login_problem(config: OperatorConfig) -> str | None:
+    """Why the operator could not log in to Kubernetes (one line), or None if it can.
+
+    The same login the operator makes at start (service account, then kubeconfig), run up front so
+    that a missing or broken kubeconfig is one clear line and exit 2, not kopf's retry tracebacks."""
+    settings = operator_settings(config)
+    try:
+        info = login(settings=settings)
+    except (OSError, ValueError, KeyError, TypeError, kopf.LoginError) as exc:
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return f"cannot read the Kubernetes credentials ({detail}); check KUBECONFIG or ~/.kube/config"
+    except Exception as exc:  # noqa: BLE001 - a malformed kubeconfig (YAML errors ...) is one line too
+        return f"cannot read the Kubernetes credentials ({type(exc).__name__}); check KUBECONFIG or ~/.kube/config"
+    if info is None:
+        return (
+            "no Kubernetes credentials: not in a pod with a service account, and no KUBECONFIG or "
+            "~/.kube/config; set KUBECONFIG to a kubeconfig file"
+        )
+    return None
 
 
 def build_registry(controller: Controller) -> kopf.OperatorRegistry:

@@ -10,6 +10,7 @@ _SHOWN = 20
 def render_summary(results: list[ReconcileResult], *, dry_run: bool) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(soft_wrap=True)
     if not console.is_terminal:
@@ -67,7 +68,9 @@ def render_summary(results: list[ReconcileResult], *, dry_run: bool) -> None:
                         f"{store.get('held', 0)} held, {store.get('remaining', 0)} still present"
                     )
         if lines:
-            console.print(f"[bold]{result.ref}[/bold] ({result.source})", highlight=False)
+            heading = Text(result.ref, style="bold")
+            heading.append(f" ({result.source})")  # a path may hold '[': never read as markup
+            console.print(heading, highlight=False)
             for line in lines:
                 console.print("  " + line, markup=False, highlight=False)
     failing = [r for r in results if not r.compliant]
