@@ -74,10 +74,22 @@ def results_from_audit(result: Any, now: datetime | None = None) -> list[dict[st
                 "timestamp": _timestamp(now),
                 "message": f.message[:1024],
                 # An AWS resource is no Kubernetes object: its Pulumi type token stands for the API.
-                "resources": [{"apiVersion": f.type.rsplit(":", 1)[0], "kind": f.type.rsplit(":", 1)[-1], "name": f.name}],
-                "properties": _props(owner=AUDIT_OWNER, controls=",".join(f.controls), urn=f.urn, type=f.type, unknown=f.unknown or None),
+                "resources": [
+                    {
+                        "apiVersion": f.type.rsplit(":", 1)[0],
+                        "kind": f.type.rsplit(":", 1)[-1],
+                        "name": f.name,
+                    }
+                ],
+                "properties": _props(
+                    owner=AUDIT_OWNER,
+                    controls=",".join(f.controls),
+                    urn=f.urn,
+                    type=f.type,
+                    unknown=f.unknown or None,
+                ),
             }
-        )  # fmt: skip
+        )
     return out
 
 

@@ -73,9 +73,13 @@ def run_audit(
     # The state is read first: a bad --against file fails before any call to the account.
     state = load_stack(against, settings) if against else None
     live, inventory = load_live_stack(
-        regions, endpoint_url=endpoint_url, settings=settings, max_workers=max_workers, progress=progress,
+        regions,
+        endpoint_url=endpoint_url,
+        settings=settings,
+        max_workers=max_workers,
+        progress=progress,
         session=session,
-    )  # fmt: skip
+    )
     result = evaluate(live)
     result.findings.extend(read_problem_findings(inventory, settings))
     drift = None
@@ -94,8 +98,15 @@ def run_audit(
     return AuditRun(result=result, inventory=inventory, drift=drift)
 
 
-def _evidence(directory: Path, run: AuditRun, catalog: Catalog, catalog_path: Path | None, against: str | None,
-              regions: Sequence[str], endpoint_url: str | None) -> str:  # fmt: skip
+def _evidence(
+    directory: Path,
+    run: AuditRun,
+    catalog: Catalog,
+    catalog_path: Path | None,
+    against: str | None,
+    regions: Sequence[str],
+    endpoint_url: str | None,
+) -> str:
     from policies.evidence import canonical_digest, digest_input, run_metadata, write_record
     from policies.sources import read_bytes
 

@@ -431,6 +431,9 @@ def _db_settings(res: Resource, settings: Settings) -> dict[str, Any]:
         "kmsKeyId": _key_ref(p.get("kmsKeyId")),
         "parameterGroup": p.get("parameterGroupName") or p.get("dbClusterParameterGroupName"),
         "publiclyAccessible": _flag(p.get("publiclyAccessible"), False),
+        "enabledCloudwatchLogsExports": UNKNOWN
+        if p.get("enabledCloudwatchLogsExports") is UNKNOWN
+        else sorted(str(x) for x in p.get("enabledCloudwatchLogsExports") or ()),
         "classification": _classification(res, settings),
     }
 
@@ -569,9 +572,13 @@ def compare(
             continue
         state_index[key] = res
     report.not_compared += sum(
-        1 for r in state.resources if r.custom and bucket_side_kind(r.type) is None and identity(r) is None
+        1
+        for r in state.resources
+        if r.custom
+        and bucket_side_kind(r.type) is None
+        and identity(r) is None
         and not r.type.startswith("pulumi:")
-    )  # fmt: skip
+    )
     live_index = _index(live.resources)
     for key, res in sorted(live_index.items(), key=lambda kv: kv[1].urn):
         if key in state_index or _aws_owned(res):

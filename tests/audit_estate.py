@@ -295,6 +295,8 @@ class Deployer:
                 PubliclyAccessible=bool(p.get("publiclyAccessible")),
                 MasterUsername=p.get("username", "admin"),
                 MasterUserPassword="not-a-real-password-1",
+                EnableCloudwatchLogsExports=list(p.get("enabledCloudwatchLogsExports") or []),
+                EnablePerformanceInsights=bool(p.get("performanceInsightsEnabled")),
                 Tags=[{"Key": k, "Value": str(v)} for k, v in (p.get("tags") or {}).items()],
             )
             _set_output(state, identifier=identifier)

@@ -271,9 +271,20 @@ def test_evidence_records_the_audit_and_chains(moto_url: str, drifted: dict, tmp
     for _ in range(2):
         result = CliRunner().invoke(
             app,
-            ["audit", "--endpoint-url", moto_url, "--against", drifted["export"], "--format", "json",
-             "--evidence", str(tmp_path), "--fail-on", "none"],
-        )  # fmt: skip
+            [
+                "audit",
+                "--endpoint-url",
+                moto_url,
+                "--against",
+                drifted["export"],
+                "--format",
+                "json",
+                "--evidence",
+                str(tmp_path),
+                "--fail-on",
+                "none",
+            ],
+        )
         assert result.exit_code == 0, result.output
     records = sorted(tmp_path.glob("*-audit.json"))
     assert len(records) == 2

@@ -364,8 +364,16 @@ class _Reader:
                     continue
                 raise _Unreadable(f"{api} timed out ({exc})") from None
 
-    def pages(self, service: str, region: str, operation: str, result_key: str, token_in: str,
-              token_out: str, **kwargs: Any) -> list[Any]:  # fmt: skip
+    def pages(
+        self,
+        service: str,
+        region: str,
+        operation: str,
+        result_key: str,
+        token_in: str,
+        token_out: str,
+        **kwargs: Any,
+    ) -> list[Any]:
         """Every item of a paginated list call, each page counted as one call."""
         items: list[Any] = []
         args = dict(kwargs)
@@ -435,7 +443,7 @@ class Auditor:
                 type=PROVIDER,
                 name=f"live-{region}",
                 props={"region": region},
-            )  # fmt: skip
+            )
             for region in sorted(self._provider_regions)
         ]
 
@@ -443,8 +451,9 @@ class Auditor:
         with self._lock:
             self.inv.problems.append(ReadProblem(self.urn(type_token, name), type_token, name, message))
 
-    def read(self, type_token: str, name: str, service: str, region: str, operation: str,
-             **kwargs: Any) -> Any:  # fmt: skip
+    def read(
+        self, type_token: str, name: str, service: str, region: str, operation: str, **kwargs: Any
+    ) -> Any:
         """A settings read for one resource: the answer, None when not configured, UNKNOWN when refused."""
         try:
             return self.r.call(service, region, operation, **kwargs)
@@ -517,8 +526,18 @@ class Auditor:
             ]
         return tasks
 
-    def listed(self, what: str, type_token: str, service: str, region: str, operation: str,
-               result_key: str, token_in: str, token_out: str, **kwargs: Any) -> list[Any]:  # fmt: skip
+    def listed(
+        self,
+        what: str,
+        type_token: str,
+        service: str,
+        region: str,
+        operation: str,
+        result_key: str,
+        token_in: str,
+        token_out: str,
+        **kwargs: Any,
+    ) -> list[Any]:
         try:
             return self.r.pages(service, region, operation, result_key, token_in, token_out, **kwargs)
         except _Absent:
@@ -537,8 +556,16 @@ class Auditor:
         seen: set[str] = set()
         tasks: list[Task] = []
         for region in {partition_of(r): r for r in reversed(self.r.regions)}.values():
-            buckets = self.listed("S3 buckets", BUCKET, "s3", region, "list_buckets", "Buckets",
-                                  "ContinuationToken", "ContinuationToken")  # fmt: skip
+            buckets = self.listed(
+                "S3 buckets",
+                BUCKET,
+                "s3",
+                region,
+                "list_buckets",
+                "Buckets",
+                "ContinuationToken",
+                "ContinuationToken",
+            )
             for entry in buckets:
                 name = entry.get("Name")
                 if name and name not in seen:
@@ -659,8 +686,9 @@ class Auditor:
 
     def list_keys(self, region: str) -> list[Task]:
         keys = self.listed("KMS keys", KMS_KEY, "kms", region, "list_keys", "Keys", "Marker", "NextMarker")
-        aliases = self.listed("KMS aliases", KMS_ALIAS, "kms", region, "list_aliases", "Aliases", "Marker",
-                              "NextMarker")  # fmt: skip
+        aliases = self.listed(
+            "KMS aliases", KMS_ALIAS, "kms", region, "list_aliases", "Aliases", "Marker", "NextMarker"
+        )
         for alias in aliases:
             name = alias.get("AliasName", "")
             if name.startswith("alias/aws/") or not alias.get("TargetKeyId"):
@@ -721,13 +749,15 @@ class Auditor:
     # -- IAM (global: no region) --------------------------------------------------------------------
 
     def list_roles(self) -> list[Task]:
-        roles = self.listed("IAM roles", IAM_ROLE, "iam", self.r.regions[0], "list_roles", "Roles", "Marker",
-                            "IsTruncated")  # fmt: skip
+        roles = self.listed(
+            "IAM roles", IAM_ROLE, "iam", self.r.regions[0], "list_roles", "Roles", "Marker", "IsTruncated"
+        )
         return [lambda role=role: self.principal("role", role) for role in roles]
 
     def list_users(self) -> list[Task]:
-        users = self.listed("IAM users", IAM_USER, "iam", self.r.regions[0], "list_users", "Users", "Marker",
-                            "IsTruncated")  # fmt: skip
+        users = self.listed(
+            "IAM users", IAM_USER, "iam", self.r.regions[0], "list_users", "Users", "Marker", "IsTruncated"
+        )
         return [lambda user=user: self.principal("user", user) for user in users]
 
     def principal(self, kind: str, entry: dict[str, Any]) -> None:
@@ -753,8 +783,15 @@ class Auditor:
         if listed is UNKNOWN:
             self.add(inline_type, f"{name}:*", {kind: name, "policy": UNKNOWN}, None)
         for policy_name in (listed or {}).get("PolicyNames") or ():
-            doc = self.read(inline_type, f"{name}:{policy_name}", "iam", home, f"get_{kind}_policy",
-                            PolicyName=policy_name, **key)  # fmt: skip
+            doc = self.read(
+                inline_type,
+                f"{name}:{policy_name}",
+                "iam",
+                home,
+                f"get_{kind}_policy",
+                PolicyName=policy_name,
+                **key,
+            )
             self.add(
                 inline_type,
                 f"{name}:{policy_name}",
@@ -788,8 +825,17 @@ class Auditor:
         self.policy_resource(arn, name, described, managed_by_aws=True)
 
     def list_local_policies(self) -> list[Task]:
-        policies = self.listed("IAM policies", IAM_POLICY, "iam", self.r.regions[0], "list_policies", "Policies",
-                               "Marker", "IsTruncated", Scope="Local")  # fmt: skip
+        policies = self.listed(
+            "IAM policies",
+            IAM_POLICY,
+            "iam",
+            self.r.regions[0],
+            "list_policies",
+            "Policies",
+            "Marker",
+            "IsTruncated",
+            Scope="Local",
+        )
         return [lambda p=p: self.policy_resource(p["Arn"], p["PolicyName"], {"Policy": p}) for p in policies]
 
     def policy_resource(self, arn: str, name: str, described: Any, *, managed_by_aws: bool = False) -> None:
@@ -799,8 +845,15 @@ class Auditor:
         meta = {} if described is UNKNOWN else described.get("Policy") or {}
         document: Any = UNKNOWN
         if described is not UNKNOWN:
-            version = self.read(IAM_POLICY, name, "iam", home, "get_policy_version", PolicyArn=arn,
-                                VersionId=meta.get("DefaultVersionId", "v1"))  # fmt: skip
+            version = self.read(
+                IAM_POLICY,
+                name,
+                "iam",
+                home,
+                "get_policy_version",
+                PolicyArn=arn,
+                VersionId=meta.get("DefaultVersionId", "v1"),
+            )
             if version is not UNKNOWN:
                 document = _document_text(((version or {}).get("PolicyVersion") or {}).get("Document"))
         self.add(
@@ -820,8 +873,16 @@ class Auditor:
     # -- DynamoDB ------------------------------------------------------------------------------------
 
     def list_tables(self, region: str) -> list[Task]:
-        names = self.listed("DynamoDB tables", DYNAMODB_TABLE, "dynamodb", region, "list_tables", "TableNames",
-                            "ExclusiveStartTableName", "LastEvaluatedTableName")  # fmt: skip
+        names = self.listed(
+            "DynamoDB tables",
+            DYNAMODB_TABLE,
+            "dynamodb",
+            region,
+            "list_tables",
+            "TableNames",
+            "ExclusiveStartTableName",
+            "LastEvaluatedTableName",
+        )
         return [lambda n=n: self.table(region, n) for n in names]
 
     def table(self, region: str, name: str) -> None:
@@ -831,8 +892,9 @@ class Auditor:
         table = {} if described is UNKNOWN else described.get("Table") or {}
         arn = table.get("TableArn") or self.arn("dynamodb", region, f"table/{name}")
         ttl = self.read(DYNAMODB_TABLE, name, "dynamodb", region, "describe_time_to_live", TableName=name)
-        backups = self.read(DYNAMODB_TABLE, name, "dynamodb", region, "describe_continuous_backups",
-                            TableName=name)  # fmt: skip
+        backups = self.read(
+            DYNAMODB_TABLE, name, "dynamodb", region, "describe_continuous_backups", TableName=name
+        )
         tags = self.read(DYNAMODB_TABLE, name, "dynamodb", region, "list_tags_of_resource", ResourceArn=arn)
         sse = table.get("SSEDescription") or {}
         ttl_desc = {} if ttl in (None, UNKNOWN) else ttl.get("TimeToLiveDescription") or {}
@@ -933,8 +995,16 @@ class Auditor:
     # -- RDS -----------------------------------------------------------------------------------------
 
     def list_db_instances(self, region: str) -> list[Task]:
-        instances = self.listed("RDS instances", RDS_INSTANCE, "rds", region, "describe_db_instances",
-                                "DBInstances", "Marker", "Marker")  # fmt: skip
+        instances = self.listed(
+            "RDS instances",
+            RDS_INSTANCE,
+            "rds",
+            region,
+            "describe_db_instances",
+            "DBInstances",
+            "Marker",
+            "Marker",
+        )
         for db in instances:
             groups = [g.get("DBParameterGroupName") for g in db.get("DBParameterGroups") or ()]
             self.add(
@@ -953,18 +1023,39 @@ class Auditor:
                     "backupRetentionPeriod": db.get("BackupRetentionPeriod"),
                     "deletionProtection": db.get("DeletionProtection"),
                     "replicateSourceDb": db.get("ReadReplicaSourceDBInstanceIdentifier"),
+                    "enabledCloudwatchLogsExports": db.get("EnabledCloudwatchLogsExports") or [],
+                    "performanceInsightsEnabled": db.get("PerformanceInsightsEnabled"),
+                    "performanceInsightsKmsKeyId": db.get("PerformanceInsightsKMSKeyId"),
+                    "iamDatabaseAuthenticationEnabled": db.get("IAMDatabaseAuthenticationEnabled"),
                     "clusterIdentifier": db.get("DBClusterIdentifier"),
                     "tags": _tags(db.get("TagList")),
                 },
                 region,
             )
-        return [lambda g=g: self.parameter_group(region, "instance", g) for g in self._new_groups(
-            region, "instance", (g.get("DBParameterGroupName") for db in instances
-                                 for g in db.get("DBParameterGroups") or ()))]  # fmt: skip
+        return [
+            lambda g=g: self.parameter_group(region, "instance", g)
+            for g in self._new_groups(
+                region,
+                "instance",
+                (
+                    g.get("DBParameterGroupName")
+                    for db in instances
+                    for g in db.get("DBParameterGroups") or ()
+                ),
+            )
+        ]
 
     def list_db_clusters(self, region: str) -> list[Task]:
-        clusters = self.listed("RDS clusters", RDS_CLUSTER, "rds", region, "describe_db_clusters", "DBClusters",
-                               "Marker", "Marker")  # fmt: skip
+        clusters = self.listed(
+            "RDS clusters",
+            RDS_CLUSTER,
+            "rds",
+            region,
+            "describe_db_clusters",
+            "DBClusters",
+            "Marker",
+            "Marker",
+        )
         for db in clusters:
             self.add(
                 RDS_CLUSTER,
@@ -978,14 +1069,21 @@ class Auditor:
                     "kmsKeyId": db.get("KmsKeyId"),
                     "dbClusterParameterGroupName": db.get("DBClusterParameterGroup"),
                     "replicationSourceIdentifier": db.get("ReplicationSourceIdentifier"),
+                    "enabledCloudwatchLogsExports": db.get("EnabledCloudwatchLogsExports") or [],
+                    "performanceInsightsEnabled": db.get("PerformanceInsightsEnabled"),
+                    "performanceInsightsKmsKeyId": db.get("PerformanceInsightsKMSKeyId"),
                     "backupRetentionPeriod": db.get("BackupRetentionPeriod"),
                     "deletionProtection": db.get("DeletionProtection"),
                     "tags": _tags(db.get("TagList")),
                 },
                 region,
             )
-        return [lambda g=g: self.parameter_group(region, "cluster", g) for g in self._new_groups(
-            region, "cluster", (db.get("DBClusterParameterGroup") for db in clusters))]  # fmt: skip
+        return [
+            lambda g=g: self.parameter_group(region, "cluster", g)
+            for g in self._new_groups(
+                region, "cluster", (db.get("DBClusterParameterGroup") for db in clusters)
+            )
+        ]
 
     def _new_groups(self, region: str, kind: str, names: Iterable[Any]) -> list[str]:
         fresh: list[str] = []
@@ -1000,19 +1098,46 @@ class Auditor:
         """A parameter group an instance or cluster uses, with the parameters set on it (TLS-002)."""
         type_token = RDS_PARAMETER_GROUP if kind == "instance" else RDS_CLUSTER_PARAMETER_GROUP
         if kind == "instance":
-            groups = self.read(type_token, name, "rds", region, "describe_db_parameter_groups",
-                               DBParameterGroupName=name)  # fmt: skip
-            family = None if groups in (None, UNKNOWN) else (groups.get("DBParameterGroups") or [{}])[0].get(
-                "DBParameterGroupFamily")  # fmt: skip
-            params = self.read(type_token, name, "rds", region, "describe_db_parameters",
-                               DBParameterGroupName=name, Source="user")  # fmt: skip
+            groups = self.read(
+                type_token, name, "rds", region, "describe_db_parameter_groups", DBParameterGroupName=name
+            )
+            family = (
+                None
+                if groups in (None, UNKNOWN)
+                else (groups.get("DBParameterGroups") or [{}])[0].get("DBParameterGroupFamily")
+            )
+            params = self.read(
+                type_token,
+                name,
+                "rds",
+                region,
+                "describe_db_parameters",
+                DBParameterGroupName=name,
+                Source="user",
+            )
         else:
-            groups = self.read(type_token, name, "rds", region, "describe_db_cluster_parameter_groups",
-                               DBClusterParameterGroupName=name)  # fmt: skip
-            family = None if groups in (None, UNKNOWN) else (groups.get("DBClusterParameterGroups") or [{}])[0].get(
-                "DBParameterGroupFamily")  # fmt: skip
-            params = self.read(type_token, name, "rds", region, "describe_db_cluster_parameters",
-                               DBClusterParameterGroupName=name, Source="user")  # fmt: skip
+            groups = self.read(
+                type_token,
+                name,
+                "rds",
+                region,
+                "describe_db_cluster_parameter_groups",
+                DBClusterParameterGroupName=name,
+            )
+            family = (
+                None
+                if groups in (None, UNKNOWN)
+                else (groups.get("DBClusterParameterGroups") or [{}])[0].get("DBParameterGroupFamily")
+            )
+            params = self.read(
+                type_token,
+                name,
+                "rds",
+                region,
+                "describe_db_cluster_parameters",
+                DBClusterParameterGroupName=name,
+                Source="user",
+            )
         self.add(
             type_token,
             name,
@@ -1037,8 +1162,16 @@ class Auditor:
     # -- CloudWatch Logs -------------------------------------------------------------------------------
 
     def list_log_groups(self, region: str) -> list[Task]:
-        groups = self.listed("log groups", LOG_GROUP, "logs", region, "describe_log_groups", "logGroups",
-                             "nextToken", "nextToken")  # fmt: skip
+        groups = self.listed(
+            "log groups",
+            LOG_GROUP,
+            "logs",
+            region,
+            "describe_log_groups",
+            "logGroups",
+            "nextToken",
+            "nextToken",
+        )
         return [lambda g=g: self.log_group(region, g) for g in groups]
 
     def log_group(self, region: str, group: dict[str, Any]) -> None:
