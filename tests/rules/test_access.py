@@ -536,6 +536,7 @@ def test_acc004_inline_policy_resources(type_):
     good = res(type_, "good", {"policy": json.dumps(doc(allow("s3:GetObject", "arn:aws-cn:s3:::uploads/*")))})
     result = check("ACC-004", bad, good)
     assert [f.name for f in result.findings] == ["bad"]
+    assert "'bad': policy statement 'Grant' allows every action (\"*\")" in result.findings[0].message
 
 
 def test_acc004_role_inline_policies():

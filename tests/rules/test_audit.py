@@ -565,6 +565,9 @@ def test_aud003_finds_an_audit_bucket_by_property_dependency_when_its_name_is_un
     side = logging("uploads", U, property_dependencies={"targetBucket": [logs.urn]})
     result = check("AUD-003", bucket("uploads"), logs, side)
     assert [f.urn for f in result.findings] == [logs.urn]
+    assert "(it receives the server access logs of BucketV2 'uploads') but nothing stops their deletion" in (
+        result.findings[0].message
+    )
 
 
 def test_aud003_minimum_comes_from_the_catalogue():
