@@ -35,7 +35,13 @@ TARGET_CALLS_PER_1K = 2.1
 
 
 def server() -> tuple[object, str]:
+    import os
+
     from moto.server import ThreadedMotoServer
+
+    # The product has no dummy-credential fallback: the bench sets its own for its moto server.
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        os.environ.setdefault(var, "testing")
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     srv = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

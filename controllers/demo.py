@@ -100,6 +100,12 @@ SESSIONS: list[tuple[str, str, int]] = [
 ]
 
 
+def _retention(results: list[Any]) -> tuple[Any, Any]:
+    """The two RetentionPolicies' results: the uploads bucket's and the sessions table's."""
+    by_name = {r.name: r for r in results if r.kind == "RetentionPolicy"}
+    return by_name["demo-uploads-retention"], by_name["demo-sessions-retention"]
+
+
 def run_estate_demo(console: Any = None, evidence: Path | None = None) -> int:
     """Run the demo; 0 when every check held (or moto is not installed: skipped), 1 otherwise.
 
@@ -336,6 +342,7 @@ class _Demo:
                 {"AttributeName": "sessionId", "AttributeType": "S"},
             ],
             BillingMode="PAY_PER_REQUEST",
+            Tags=[{"Key": "data-category", "Value": "cookies"}],
         )
         epoch = int(now.timestamp())
         for user, session, days in SESSIONS:
@@ -470,10 +477,10 @@ class _Demo:
         )
 
         def planned() -> bool | str:
-            retention, erasure = by_kind["RetentionPolicy"], by_kind["ErasureRequest"]
+            (uploads, sessions), erasure = _retention(dry), by_kind["ErasureRequest"]
             got = (
-                retention.stores[0].pending,
-                retention.stores[1].pending,
+                uploads.stores[0].pending,
+                sessions.stores[0].pending,
                 erasure.stores[0].pending,
                 erasure.stores[1].pending,
             )
@@ -489,8 +496,8 @@ class _Demo:
     def _check_real(self, real: list[Any], code: int) -> None:
         counts = self._counts()
         by_kind = {r.kind: r for r in real}
-        retention, access, erasure = (
-            by_kind["RetentionPolicy"],
+        (retention, sessions), access, erasure = (
+            _retention(real),
             by_kind["AccessAuditPolicy"],
             by_kind["ErasureRequest"],
         )
@@ -498,11 +505,12 @@ class _Demo:
         held = {ref for ref in self.seeded if ref[0] == HELD_KEY}
 
         def compliance() -> bool | str:
-            got = (code, retention.compliant, access.compliant, erasure.compliant)
-            return got == (1, True, False, True) or f"exit code, compliance: {got}"
+            got = (code, retention.compliant, sessions.compliant, access.compliant, erasure.compliant)
+            return got == (1, True, True, False, True) or f"exit code, compliance: {got}"
 
         self.check(
-            "enforce exits 1: RetentionPolicy and ErasureRequest compliant, AccessAuditPolicy not (its finding)",
+            "enforce exits 1: the RetentionPolicies and ErasureRequest compliant, AccessAuditPolicy not "
+            "(its finding)",
             compliance,
         )
         lifecycle_ids = {r["ID"] for r in self._lifecycle(BUCKET)}
@@ -511,9 +519,9 @@ class _Demo:
             lambda: (
                 lifecycle_ids
                 == {
-                    f"residency.demo-uploads-retention.{rule}{suffix}"
+                    f"residency.demo-uploads-retention/{rule}{suffix}"
                     for rule in ("crash-diagnostics", "uploads")
-                    for suffix in ("", ".markers")
+                    for suffix in ("", "/markers")
                 }
                 or f"found {sorted(lifecycle_ids)}"
             ),
@@ -563,7 +571,7 @@ class _Demo:
                     ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING")
                     and ttl.get("AttributeName") == "expiresAt"
                     and set(items) == want_items
-                    and retention.stores[1].deleted == counts["expired"]
+                    and sessions.stores[0].deleted == counts["expired"]
                 )
                 or f"TTL {ttl}, {len(items)} items left"
             ),

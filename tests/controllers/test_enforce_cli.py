@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from moto_estate import Estate
+from moto_estate import Estate, days_ago
 
 API = "apiVersion: residency.pushauction.com/v1alpha1"
 LATER = (datetime.now(UTC) + timedelta(days=40)).strftime("%Y-%m-%dT%H:%M:%SZ")
+EARLIER = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 RETENTION = f"""\
 {API}
@@ -20,7 +21,9 @@ kind: RetentionPolicy
 metadata: {{name: crash-retention}}
 spec:
   dataStores: [{{s3: {{bucket: data-bucket, region: cn-north-1}}}}]
-  rules: [{{name: crash, match: {{prefix: crash/}}, maxAgeDays: 30}}]
+  rules:
+    - {{name: crash, match: {{prefix: crash/}}, maxAgeDays: 30}}
+    - {{name: users, match: {{prefix: users/}}, maxAgeDays: 30}}
 """
 ERASURE = f"""\
 {API}
@@ -34,16 +37,18 @@ spec:
 
 
 def enforce(url: str, *files: Path, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
-    args = [sys.executable, "-m", "policies.cli", "enforce", "--once", "--endpoint-url", url, "--now", LATER]
+    args = [sys.executable, "-m", "policies.cli", "enforce", "--once", "--endpoint-url", url]
     for file in files:
         args += ["-f", str(file)]
     return subprocess.run([*args, *extra], capture_output=True, text=True, timeout=120)
 
 
 def populate(estate: Estate) -> None:
+    """Three crash dumps 40 days old (past the 30-day rule), three files each of users u1 and u2."""
     estate.bucket("data-bucket", lock=True)
     for i in range(3):
-        estate.s3.put_object(Bucket="data-bucket", Key=f"crash/{i}.txt", Body=b"x")
+        answer = estate.s3.put_object(Bucket="data-bucket", Key=f"crash/{i}.txt", Body=b"x")
+        estate.backdate("data-bucket", f"crash/{i}.txt", answer["VersionId"], days_ago(40))
         estate.s3.put_object(Bucket="data-bucket", Key=f"users/u1/{i}.jpg", Body=b"x")
         estate.s3.put_object(Bucket="data-bucket", Key=f"users/u2/{i}.jpg", Body=b"x")
 
@@ -81,7 +86,7 @@ def test_dry_run_changes_nothing_and_exits_1_when_work_is_pending(estate: Estate
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "(dry run)" in proc.stdout and "NOT COMPLIANT" in proc.stdout
     assert "would delete 3 version(s) and 0 delete marker(s) past retention" in proc.stdout
-    assert "would set 2 lifecycle rule(s) on s3://data-bucket" in proc.stdout
+    assert "would set 4 lifecycle rule(s) on s3://data-bucket" in proc.stdout
     assert estate.versions("data-bucket") == before
 
 
