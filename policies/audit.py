@@ -59,6 +59,7 @@ def run_audit(
     max_workers: int = 16,
     progress: bool | None = None,
     session: Any = None,
+    waivers_path: str | Path | None = None,
 ) -> AuditRun:
     from policies.check import settings_for
     from policies.drift import compare, empty_summary
@@ -94,6 +95,13 @@ def run_audit(
             )
     else:
         result.drift = empty_summary()
+    if waivers_path is not None:
+        # The same waivers file as `check`: a waiver names a rule (DRIFT-001 too) and a URN glob.
+        from datetime import date
+
+        from policies.waivers import apply_waivers, load_waivers
+
+        apply_waivers(result, load_waivers(waivers_path), date.today())
     result.findings.sort(key=lambda f: (-f.severity.rank, f.rule, f.urn))
     return AuditRun(result=result, inventory=inventory, drift=drift)
 
@@ -149,6 +157,7 @@ def audit_command(
     evidence: Path | None,
     catalog_path: Path | None,
     max_workers: int,
+    waivers_path: Path | None = None,
     write: Any,
     echo: Any,
     verdict_line: Any,
@@ -162,7 +171,14 @@ def audit_command(
     if max_workers < 1 or max_workers > 64:
         raise InputError("--max-workers must be between 1 and 64", source="--max-workers")
     cat, _ = settings_for(catalog_path)
-    run = run_audit(regions, endpoint_url=endpoint_url, catalog=cat, against=against, max_workers=max_workers)
+    run = run_audit(
+        regions,
+        endpoint_url=endpoint_url,
+        catalog=cat,
+        against=against,
+        max_workers=max_workers,
+        waivers_path=waivers_path,
+    )
     result = run.result
     text = get_reporter(fmt).render(result, all_rules(), cat, color=output is None and sys.stdout.isatty())
     inv = run.inventory

@@ -429,6 +429,10 @@ def audit(
         Path | None, typer.Option("--catalog", help="Controls catalogue to use instead of the built-in one.")
     ] = None,
     max_workers: Annotated[int, typer.Option("--max-workers", help="Concurrent AWS calls.")] = 16,
+    waivers: Annotated[
+        Path | None,
+        typer.Option("--waivers", help="YAML waivers (rule, urn, reason, owner, expires), as for check."),
+    ] = None,
 ) -> None:
     """Audit the live AWS account with the same rules, and its drift from Pulumi's state."""
     from policies.reports import FORMATS
@@ -443,7 +447,7 @@ def audit(
     code = audit_command(
         regions=region or (), endpoint_url=endpoint_url, fmt=fmt, output=output, fail_on=level,
         against=against, evidence=evidence, catalog_path=catalog, max_workers=max_workers, write=_write,
-        echo=typer.echo, verdict_line=_verdict_line, coverage_line=_coverage_line,
+        echo=typer.echo, verdict_line=_verdict_line, coverage_line=_coverage_line, waivers_path=waivers,
     )  # fmt: skip
     raise typer.Exit(code)
 

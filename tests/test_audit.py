@@ -305,3 +305,21 @@ def test_the_audit_iam_policy_grants_exactly_the_calls_an_audit_makes(moto_url: 
         ":Get" in a or ":List" in a or ":Describe" in a for a in statement["Action"]
     )
     assert set(statement["Action"]) == {a for a in IAM_ACTIONS.values() if a}
+
+
+def test_a_waiver_names_a_drift_rule_like_any_other(moto_url: str, drifted: dict, tmp_path: Path) -> None:
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(
+        "waivers:\n"
+        "  - rule: DRIFT-001\n"
+        f"    urn: 'urn:pulumi:live::*::{OUTSIDE}'\n"
+        "    reason: export bucket owned by the analytics team's own stack\n"
+        "    owner: platform@pushauction.com\n"
+        "    expires: 2099-01-01\n"
+    )
+    run = run_audit(
+        endpoint_url=moto_url, against=drifted["export"], progress=False, waivers_path=str(waivers)
+    )
+    outside = [f for f in run.result.findings if f.rule == "DRIFT-001" and f.name == OUTSIDE]
+    assert [f.waived for f in outside] == [True]
+    assert all(not f.waived for f in run.result.findings if f.rule == "DRIFT-001" and f.name != OUTSIDE)
