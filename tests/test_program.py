@@ -71,10 +71,6 @@ def test_infra_region_outside_china_is_refused_before_any_resource() -> None:
     assert "Traceback" not in proc.stderr
 
 
-def _by_urn(document: dict) -> dict[str, dict]:
-    return {r["urn"]: r for r in document["deployment"]["resources"]}
-
-
 def _rule_urns(stdout: str) -> set[tuple[str, str]]:
     return {(f["rule"], f["urn"]) for f in json.loads(stdout)["findings"]}
 
@@ -88,13 +84,10 @@ def test_program_gives_the_findings_of_its_stack_export(
     program: str, stack: str, config: tuple[str, ...], tmp_path: Path
 ) -> None:
     """`--program` and `check EXPORT.json` on the export of a mock run of the same program agree on
-    every (rule, URN); the mock run is deterministic, so the CLI's own run made that same export."""
+    every (rule, URN). The mock run is deterministic (names and ids derive from URNs), so the CLI's
+    own run made the same export."""
     directory = program_dir(program) if program else ROOT
     checked = check_program(str(directory), stack, config)
-    again = load_program(directory, stack, config)
-    # Same program, same config: the same stack (registration order follows the program's async
-    # resolution, so resources are compared by URN).
-    assert _by_urn(again.document) == _by_urn(checked.run.document)
     export = tmp_path / "export.json"
     export.write_text(json.dumps(checked.run.document))
     options = [f"--config={c}" for c in config]
