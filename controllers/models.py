@@ -100,6 +100,8 @@ def _category_settings(info: ValidationInfo) -> Settings:
 
 def _strict_integer(value: Any) -> Any:
     """Whole numbers only: YAML's `yes`/`no` are booleans, not 1/0; `7.5` is not 7; `"7"` is text."""
+    if value is None:
+        return None
     if isinstance(value, bool):
         raise ValueError(
             f"{str(value).lower()} is a boolean (YAML reads yes/no/on/off as one), not a number; "
@@ -115,6 +117,8 @@ def _strict_integer(value: Any) -> Any:
 
 
 def _strict_number(value: Any) -> Any:
+    if value is None:
+        return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{value!r} is not a number; write a number without quotes")
     return value
@@ -236,9 +240,11 @@ class Rule(Model):
         description="Delete object versions at least this many days old; at most the data category's "
         "maximum retention in policies/catalog.yaml.",
     )
-    min_age_days: StrictInteger | None = Field(
+    min_age_days: int | None = Field(
         default=None, ge=0, le=36500, description="Never delete anything younger (a retention floor)."
     )
+
+    _strict = field_validator("max_age_days", "min_age_days", mode="before")(_strict_integer)
 
     @model_validator(mode="after")
     def _bounds(self) -> Rule:
@@ -256,12 +262,13 @@ class Rule(Model):
 
 
 class BlastRadius(Model):
-    max_deletes: StrictInteger | None = Field(
-        default=None, ge=0, description="Stop if a sweep would delete more."
-    )
-    max_percent: StrictNumber | None = Field(
+    max_deletes: int | None = Field(default=None, ge=0, description="Stop if a sweep would delete more.")
+    max_percent: float | None = Field(
         default=None, gt=0, le=100, description="Stop if a sweep would delete more than this % of versions."
     )
+
+    _strict_deletes = field_validator("max_deletes", mode="before")(_strict_integer)
+    _strict_percent = field_validator("max_percent", mode="before")(_strict_number)
 
 
 class RetentionPolicySpec(Model):

@@ -226,3 +226,33 @@ def test_integers_are_strict_on_both_sides(value: Any) -> None:
     spec = copy.deepcopy(BASE["RetentionPolicy"])
     spec["rules"][0]["maxAgeDays"] = value
     assert not model_accepts("RetentionPolicy", spec) and not crd_accepts("RetentionPolicy", spec)
+
+
+_OPENAPI_KEYS = {
+    "type", "description", "properties", "items", "required", "pattern", "minLength", "maxLength",
+    "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems", "enum",
+    "default", "format", "oneOf", "anyOf", "allOf", "additionalProperties", "nullable",
+    "x-kubernetes-validations", "x-kubernetes-preserve-unknown-fields", "x-kubernetes-list-type",
+    "x-kubernetes-list-map-keys",
+}  # fmt: skip
+
+
+def _keys(node: Any, path: str = "") -> list[str]:
+    out: list[str] = []
+    if isinstance(node, dict):
+        out += [f"{path}.{k}" for k in node if k not in _OPENAPI_KEYS]
+        for name, sub in (node.get("properties") or {}).items():
+            out += _keys(sub, f"{path}.{name}")
+        for key in ("items", "additionalProperties"):
+            if isinstance(node.get(key), dict):
+                out += _keys(node[key], f"{path}.{key}")
+        for key in ("oneOf", "anyOf", "allOf"):
+            for sub in node.get(key, ()):
+                out += _keys(sub, f"{path}.{key}")
+    return out
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_the_crd_schema_uses_only_openapi_keywords(kind: str) -> None:
+    """A constraint pydantic could not translate (a raw `ge`, `le`) is silently ignored by the API server."""
+    assert _keys(crd_spec_schema(kind)) == []
