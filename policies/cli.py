@@ -111,7 +111,7 @@ def check(
     paths: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[PATH...]",
+            metavar="PATH",
             help="`pulumi preview --json` or `pulumi stack export` file(s); '-' reads stdin.",
             show_default=False,
         ),
@@ -152,6 +152,7 @@ def check(
         Path | None,
         typer.Option(
             "--program",
+            metavar="DIR",
             help="Run the Python Pulumi program in DIR under Pulumi's mock runtime (no CLI, backend or "
             "credentials) and check what it declares, instead of PATH.",
             show_default=False,
@@ -160,13 +161,18 @@ def check(
     stack: Annotated[
         str | None,
         typer.Option(
-            "--stack", help="With --program: the stack (Pulumi.<stack>.yaml); optional when there is one."
+            "--stack",
+            metavar="NAME",
+            help="With --program: the stack (Pulumi.<stack>.yaml); optional when there is one.",
         ),
     ] = None,
     config: Annotated[
         list[str] | None,
         typer.Option(
-            "--config", "-c", help="With --program: KEY=VALUE overriding one config key (repeatable)."
+            "--config",
+            "-c",
+            metavar="KEY=VALUE",
+            help="With --program: KEY=VALUE overriding one config key (repeatable).",
         ),
     ] = None,
 ) -> None:
