@@ -461,3 +461,27 @@ def test_an_automation_api_driver_is_not_a_program(folder: str) -> None:
     (py-ecs-instance, in test_real_programs) instead."""
     with pytest.raises(InputError, match="has no Pulumi.yaml"):
         load_program(program_dir(folder))
+
+
+_NEW_BUCKET = """\
+    import pulumi_aws as aws
+
+    aws.s3.Bucket("uploads", tags={"data-category": "user-uploads"})
+"""
+
+
+def test_a_new_non_compliant_bucket_fails_the_check(tmp_path: Path) -> None:
+    """What the CI job blocks: a bucket of personal data with none of its protections, in a program
+    whose `main` is a file, checked before it was ever deployed."""
+    folder = tmp_path / "shop"
+    (folder / "src").mkdir(parents=True)
+    (folder / "src" / "app.py").write_text(textwrap.dedent(_NEW_BUCKET))
+    (folder / "Pulumi.yaml").write_text("name: shop\nruntime: python\nmain: src/app.py\n")
+    (folder / "Pulumi.prod.yaml").write_text("config:\n  aws:region: cn-north-1\n")
+    proc = residency("check", "--program", str(folder), "--format", "json")
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    rules = {f["rule"] for f in report["findings"] if f["urn"].endswith("::uploads")}
+    assert {"ENC-001", "ACC-001", "TLS-001", "RET-001"} <= rules, rules
+    assert not any(f["unknown"] for f in report["findings"])  # judged on what AWS would report
+    assert not any(f["rule"].startswith("RES-") for f in report["findings"])
