@@ -500,11 +500,23 @@ class AwsAnswers:
             "aws:lb/targetGroup:TargetGroup": f"arn:{p}:elasticloadbalancing:{r}:{a}:targetgroup/{n}/{suffix(ident, 16)}",
             "aws:apigateway/restApi:RestApi": f"arn:{p}:apigateway:{r}::/restapis/{ident}",
             "aws:apigatewayv2/api:Api": f"arn:{p}:apigateway:{r}::/apis/{ident}",
+            "aws:ssm/parameter:Parameter": f"arn:{p}:ssm:{r}:{a}:parameter/{str(n).lstrip('/')}",
+            "aws:secretsmanager/secret:Secret": f"arn:{p}:secretsmanager:{r}:{a}:secret:{n}-{suffix(ident, 6)}",
+            "aws:kinesis/stream:Stream": f"arn:{p}:kinesis:{r}:{a}:stream/{n}",
+            "aws:sfn/stateMachine:StateMachine": f"arn:{p}:states:{r}:{a}:stateMachine:{n}",
+            "aws:ecs/service:Service": f"arn:{p}:ecs:{r}:{a}:service/{n}",
+            "aws:efs/fileSystem:FileSystem": f"arn:{p}:elasticfilesystem:{r}:{a}:file-system/{ident}",
+            "aws:cloudwatch/eventBus:EventBus": f"arn:{p}:events:{r}:{a}:event-bus/{n}",
+            "aws:cloudwatch/eventRule:EventRule": f"arn:{p}:events:{r}:{a}:rule/{n}",
+            "aws:glue/catalogDatabase:CatalogDatabase": f"arn:{p}:glue:{r}:{a}:database/{n}",
+            "aws:athena/workgroup:Workgroup": f"arn:{p}:athena:{r}:{a}:workgroup/{n}",
         }
         if typ in arns:
             return arns[typ]
         if service == "ec2" and typ in _ID_PREFIX:
             return f"arn:{p}:ec2:{r}:{a}:{kind.lower()}/{ident}"
+        # Any other type: the ARN's partition, region and account are certain; its resource part
+        # follows the common `<type>/<name>` shape (rules read the partition and region from it).
         region_part = "" if service in _GLOBAL_SERVICES else r
         return f"arn:{p}:{service}:{region_part}:{a}:{kind.lower()}/{n}"
 
