@@ -130,6 +130,9 @@ def wait_for(check: Callable[[], Any], timeout: float = 20.0, interval: float = 
 
 @pytest.fixture(autouse=True)
 def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+    """Never real AWS: no profile or session; moto's own credentials (the product has no fallback)."""
+    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")

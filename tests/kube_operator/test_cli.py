@@ -97,3 +97,58 @@ def test_controller_command_refuses_bad_invocations_with_exit_2() -> None:
         proc = subprocess.run([*base, *extra], capture_output=True, text=True, timeout=60)
         assert proc.returncode == 2 and needle in proc.stderr, (extra, proc.stderr)
         assert "Traceback" not in proc.stderr
+
+
+def test_controller_without_kubernetes_credentials_exits_2_with_one_line(tmp_path: Path) -> None:
+    """No service account, no KUBECONFIG, no ~/.kube/config: one line and exit 2, not kopf's retries."""
+    base = [
+        sys.executable,
+        "-m",
+        "policies.cli",
+        "controller",
+        "-A",
+        "--metrics-port",
+        "0",
+        "--health-port",
+        "0",
+    ]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("KUBE", "KUBERNETES_"))}
+    broken = tmp_path / "broken-kubeconfig"
+    broken.write_text("clusters: [\n")
+    cases = [
+        ({**clean, "HOME": str(tmp_path)}, "no Kubernetes credentials"),
+        (
+            {**clean, "HOME": str(tmp_path), "KUBECONFIG": str(tmp_path / "missing")},
+            "cannot read the Kubernetes",
+        ),
+        ({**clean, "HOME": str(tmp_path), "KUBECONFIG": str(broken)}, "cannot read the Kubernetes"),
+    ]
+    for env, needle in cases:
+        proc = subprocess.run(base, capture_output=True, text=True, timeout=60, env=env)
+        lines = [line for line in proc.stderr.splitlines() if line.strip()]
+        assert proc.returncode == 2, proc.stderr
+        assert len(lines) == 1 and needle in lines[0] and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_controller_without_aws_credentials_exits_2_with_one_line(kube: Kube, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        KUBECONFIG=str(kube.kubeconfig(tmp_path)),
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    args = [
+        sys.executable,
+        "-m",
+        "policies.cli",
+        "controller",
+        "-A",
+        "--metrics-port",
+        "0",
+        "--health-port",
+        "0",
+    ]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=60, env=env)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 2 and len(lines) == 1 and "no AWS credentials" in lines[0], proc.stderr

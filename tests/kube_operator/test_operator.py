@@ -61,7 +61,7 @@ def reconciled(kube: Kube, kind: str, name: str, generation: int) -> Any:
 def test_policy_created_configures_lifecycle_sweeps_and_reports_ready(
     kube: Kube, estate: Estate, start_operator: Any
 ) -> None:
-    seed_crash_dumps(estate, "pa-crash", {"crash/old.dmp": 40, "crash/new.dmp": 1, "keep/old.txt": 400})
+    seed_crash_dumps(estate, "pa-crash", {"crash/old.dmp": 40, "crash/new.dmp": 1})
     start_operator()
 
     kube.create(NS, retention("crash-retention", "pa-crash"))
@@ -69,10 +69,10 @@ def test_policy_created_configures_lifecycle_sweeps_and_reports_ready(
     obj = wait_for(reconciled(kube, "RetentionPolicy", "crash-retention", 1), what="Ready=True")
     status = obj["status"]
     assert lifecycle_ids(estate, "pa-crash") == [
-        "residency.crash-retention.crash",
-        "residency.crash-retention.crash.markers",
+        "residency.crash-retention/crash",
+        "residency.crash-retention/crash/markers",
     ]
-    assert sorted(k for k, _ in estate.versions("pa-crash")) == ["crash/new.dmp", "keep/old.txt"]
+    assert sorted(k for k, _ in estate.versions("pa-crash")) == ["crash/new.dmp"]
     assert status["deleted"] == 1 and status["held"] == 0 and status["findings"] == []
     assert status["lastRun"].endswith("Z")
     assert obj["metadata"]["finalizers"] == ["residency.pushauction.com/timer"]  # kopf's, for the timer
@@ -111,7 +111,7 @@ def test_spec_update_is_reconciled_with_the_new_generation_and_stable_transition
     assert sorted(k for k, _ in estate.versions("pa-crash")) == ["crash/b.dmp"]
     rules = estate.s3.get_bucket_lifecycle_configuration(Bucket="pa-crash")["Rules"]
     assert {r["ID"]: r.get("Expiration", {}).get("Days") for r in rules}[
-        "residency.crash-retention.crash"
+        "residency.crash-retention/crash"
     ] == 10
     for type_ in ("Ready", "Compliant"):
         before, after = condition(first, type_), condition(second, type_)
