@@ -114,12 +114,12 @@ EXPECTED: dict[str, Expect] = {
         finds=pairs(
             "RES-004 lambdaRoleAttachment",
             "AUD-006 lambdaFunction",  # no log group declared for the function: kept forever
+            # apigateway.amazonaws.com may invoke the function with no SourceArn: any API in any account.
+            "ACC-003 lambdaPermission",
         ),
         clean=frozenset({"lambdaRole"}),
         # HTTP APIs serve TLS 1.2 only: no securityPolicy to set.
         not_found=pairs("TLS-007 httpApiGateway"),
-        # apigateway.amazonaws.com may invoke the function with no SourceArn: any API in any account.
-        gaps=pairs("ACC-003 lambdaPermission"),
     ),
     "aws-py-dynamicresource": Expect(
         config=(

@@ -501,7 +501,13 @@ def _lambda_permission_problems(res: Resource, stack: Stack) -> Iterator[Problem
             f"from exactly one role or user of this stack; {AT_APPLY}"
         )
         return
-    if not (isinstance(principal, str) and principal.strip() == "*"):
+    if not isinstance(principal, str):
+        return
+    everyone = principal.strip() == "*"
+    # A service principal (apigateway.amazonaws.com) with no source lets that service invoke the function
+    # for any resource of any account: another account's API can call it (the confused deputy).
+    service = principal.strip().endswith((".amazonaws.com", ".amazonaws.com.cn"))
+    if not (everyone or service):
         return
     maybe = False
     for key in ("sourceArn", "sourceAccount", "principalOrgId"):
@@ -515,16 +521,20 @@ def _lambda_permission_problems(res: Resource, stack: Stack) -> Iterator[Problem
             return
     action = res.props.get("action")
     action_text = f"call {action}" if isinstance(action, str) else "invoke the function"
+    who = "everyone ('*')" if everyone else f"{principal.strip()} acting for any resource of any account"
     if maybe:
         yield unknown(
-            f"{res.label} lets everyone ('*') {action_text} and its sourceArn/sourceAccount/principalOrgId "
+            f"{res.label} lets {who} {action_text} and its sourceArn/sourceAccount/principalOrgId "
             "is not known until apply"
         )
         return
-    yield (
-        f"{res.label} lets everyone ('*') {action_text} with no sourceArn, sourceAccount or principalOrgId; "
+    fix = (
         "set one of them or name the calling principal"
+        if everyone
+        else "set sourceArn to the ARN of the calling resource (for API Gateway its execution ARN, "
+        f"arn:{stack.settings.partition}:execute-api:<region>:<account>:<api id>/*)"
     )
+    yield f"{res.label} lets {who} {action_text} with no sourceArn, sourceAccount or principalOrgId; {fix}"
 
 
 @rule(

@@ -329,3 +329,39 @@ def test_acc006_passes(resources):
 def test_acc006_unknown_authentication_is_unknown():
     [finding] = check("ACC-006", api(U)).findings
     assert finding.unknown and "authenticationType is not known until apply" in finding.message
+
+
+# -- a Lambda permission for a service with no source (ACC-003) -------------------------------------------
+
+PERMISSION = "aws:lambda/permission:Permission"
+
+
+def permission(**inputs):
+    return res(
+        PERMISSION,
+        "invoke",
+        {
+            "action": "lambda:InvokeFunction",
+            "function": "resize",
+            "principal": "apigateway.amazonaws.com",
+            **inputs,
+        },
+    )
+
+
+def test_acc003_service_permission_without_source_fails():
+    [message] = messages(check("ACC-003", permission()))
+    assert (
+        "Permission 'invoke' lets apigateway.amazonaws.com acting for any resource of any account" in message
+    )
+    assert "set sourceArn" in message and "arn:aws-cn:execute-api:" in message
+
+
+def test_acc003_service_permission_with_source_passes():
+    scoped = permission(sourceArn=f"arn:aws-cn:execute-api:cn-north-1:{OWN}:abc123/*/*")
+    assert messages(check("ACC-003", scoped)) == []
+
+
+def test_acc003_service_permission_source_unknown_is_unknown():
+    [finding] = check("ACC-003", permission(sourceArn=U)).findings
+    assert finding.unknown and "not known until apply" in finding.message
