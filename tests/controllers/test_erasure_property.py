@@ -147,3 +147,41 @@ def test_keys_xml_cannot_carry_are_never_put_in_a_batch_body() -> None:
         assert not batch_safe(key), repr(key)
     for key in ("users/u1/a.jpg", "ü/中文/😀", "a&b<c>'\"", "%2F+?#", " lead and trail ", "../x"):
         assert batch_safe(key), repr(key)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(drawn=estates())
+def test_the_retention_sweep_counts_exactly_what_is_gone_for_hostile_keys(
+    moto_url: str, drawn: tuple[bool, dict[str, list[str]]]
+) -> None:
+    """The same hostile estate, every version past a 30-day rule: all goes but the held data."""
+    from moto_estate import days_ago
+
+    from controllers.retention import reconcile_retention
+
+    reset_moto(moto_url)
+    estate = Estate(moto_url)
+    made = seed(estate, *drawn)
+    for key, version in made:
+        estate.backdate(BUCKET, key, version, days_ago(40))
+    before = estate.versions(BUCKET)
+    held_keys = {k for (k, _), e in made.items() if e == "h"}
+    expected = {(k, v) for (k, v), e in made.items() if e == "h" or (e == "m" and k in held_keys)}
+    doc = {
+        "apiVersion": "residency.pushauction.com/v1alpha1",
+        "kind": "RetentionPolicy",
+        "metadata": {"name": "hostile"},
+        "spec": {
+            "dataStores": [{"s3": {"bucket": BUCKET, "region": "cn-north-1"}}],
+            "rules": [{"name": "all", "match": {"prefix": ""}, "maxAgeDays": 30}],
+        },
+    }
+    spec = parse_document(doc, source="t", index=1, settings=Settings()).spec
+    clients = ClientFactory(endpoint_url=moto_url, retry=RetryPolicy(sleep=no_sleep))
+
+    result = reconcile_retention(spec, name="hostile", clients=clients, now=datetime.now(UTC))
+
+    after = estate.versions(BUCKET)
+    assert after == expected
+    assert result.total("deleted") == len(before - after)
+    assert not result.all_errors()
