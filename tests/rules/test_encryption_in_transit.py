@@ -381,7 +381,9 @@ def listener(type_=LISTENER, **inputs):
         ),
         pytest.param(
             (
-                res(ELB, "classic", {"name": "classic", "listeners": [{"lbProtocol": "https", "lbPort": 443}]}),
+                res(
+                    ELB, "classic", {"name": "classic", "listeners": [{"lbProtocol": "https", "lbPort": 443}]}
+                ),
                 res(
                     "aws:elb/sslNegotiationPolicy:SslNegotiationPolicy",
                     "classic-tls12",
@@ -389,7 +391,10 @@ def listener(type_=LISTENER, **inputs):
                         "loadBalancer": "classic",
                         "lbPort": 443,
                         "attributes": [
-                            {"name": "Reference-Security-Policy", "value": "ELBSecurityPolicy-TLS-1-2-2017-01"}
+                            {
+                                "name": "Reference-Security-Policy",
+                                "value": "ELBSecurityPolicy-TLS-1-2-2017-01",
+                            }
                         ],
                     },
                 ),
