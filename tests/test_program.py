@@ -485,3 +485,23 @@ def test_a_new_non_compliant_bucket_fails_the_check(tmp_path: Path) -> None:
     assert {"ENC-001", "ACC-001", "TLS-001", "RET-001"} <= rules, rules
     assert not any(f["unknown"] for f in report["findings"])  # judged on what AWS would report
     assert not any(f["rule"].startswith("RES-") for f in report["findings"])
+
+
+def test_stack_config_reaches_the_default_provider(tmp_path: Path) -> None:
+    """`aws:defaultTags` in the stack config classifies what the default provider creates, as in a
+    real stack export (the engine hands the provider its config as strings, objects as JSON)."""
+    folder = write_program(
+        tmp_path / "p",
+        'import pulumi_aws as aws\naws.dynamodb.Table("t", hash_key="id", attributes=[{"name": "id", "type": "S"}])\n',
+        stacks={
+            "dev": "config:\n  aws:region: cn-north-1\n  aws:defaultTags:\n    tags: {data-category: server-logs}\n"
+        },
+    )
+    checked = check_program(str(folder))
+    (provider,) = [
+        r for r in checked.run.document["deployment"]["resources"] if r["type"] == "pulumi:providers:aws"
+    ]
+    assert provider["inputs"]["region"] == "cn-north-1"
+    assert json.loads(provider["inputs"]["defaultTags"]) == {"tags": {"data-category": "server-logs"}}
+    assert [d.category for d in checked.result.declarations] == ["server-logs"]
+    assert "RET-003" in {f.rule for f in checked.result.findings}  # judged against server-logs' bounds

@@ -939,8 +939,11 @@ class CapturingMonitor(MockMonitor):
             urn = (
                 f"urn:pulumi:{self.answers.stack}::{self.answers.project}::{PROVIDER_PREFIX}{package}::{name}"
             )
+            # The engine hands a default provider its package's config as strings (objects as JSON).
             inputs = {
-                k.split(":", 1)[1]: v for k, v in self.answers.config.items() if k.startswith(package + ":")
+                k.split(":", 1)[1]: v if isinstance(v, str) else json.dumps(v)
+                for k, v in self.answers.config.items()
+                if k.startswith(package + ":")
             }
             if version:
                 inputs["version"] = version
