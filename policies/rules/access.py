@@ -156,6 +156,14 @@ IAM_POLICY_ATTACHMENT_TYPES = frozenset(
         "aws:iam/policyAttachment:PolicyAttachment",
     }
 )
+#: Resources that set a principal's whole list of attached managed policies (`policyArns`).
+IAM_EXCLUSIVE_ATTACHMENT_TYPES = frozenset(
+    {
+        "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive",
+        "aws:iam/userPolicyAttachmentsExclusive:UserPolicyAttachmentsExclusive",
+        "aws:iam/groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive",
+    }
+)
 
 _AWS_MANAGED_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/(?:[^/]+/)*([^/]+)$")
 _MAX_LISTED_ACTIONS = 5
@@ -764,7 +772,10 @@ def _role_problems(res: Resource, stack: Stack) -> Iterator[Problem]:
     id="ACC-004",
     title="IAM policies grant least privilege",
     severity=Severity.HIGH,
-    types=IAM_POLICY_DOCUMENT_TYPES | IAM_POLICY_ATTACHMENT_TYPES | {IAM_ROLE},
+    types=IAM_POLICY_DOCUMENT_TYPES
+    | IAM_POLICY_ATTACHMENT_TYPES
+    | IAM_EXCLUSIVE_ATTACHMENT_TYPES
+    | {IAM_ROLE},
     remediation=(
         "List the actions the principal needs and scope Resource to the ARNs of the data stores and roles "
         "it uses; replace broad AWS managed policies with customer-managed ones."
@@ -779,6 +790,13 @@ def iam_least_privilege(res: Resource, stack: Stack) -> Iterator[Problem]:
     """
     if res.type in IAM_POLICY_ATTACHMENT_TYPES:
         yield from _attachment_problems(res, stack)
+    elif res.type in IAM_EXCLUSIVE_ATTACHMENT_TYPES:
+        arns = res.props.get("policyArns")
+        if arns is UNKNOWN or any(a is UNKNOWN for a in as_list(arns)):
+            if not _policies_in_stack(res, "policyArns", stack):
+                yield unknown(f"{res.label}: policyArns are not known until apply, so they cannot be checked")
+        for arn in as_list(arns):
+            yield from _managed_policy_problems(res, arn, stack)
     elif res.type == IAM_ROLE:
         yield from _role_problems(res, stack)
     else:

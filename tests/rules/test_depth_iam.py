@@ -365,3 +365,24 @@ def test_acc003_service_permission_with_source_passes():
 def test_acc003_service_permission_source_unknown_is_unknown():
     [finding] = check("ACC-003", permission(sourceArn=U)).findings
     assert finding.unknown and "not known until apply" in finding.message
+
+
+def test_acc004_exclusive_attachments_are_judged_per_policy():
+    exclusive = res(
+        "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive",
+        "app-policies",
+        {
+            "roleName": "app",
+            "policyArns": [
+                "arn:aws-cn:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+                "arn:aws-cn:iam::aws:policy/PowerUserAccess",
+            ],
+        },
+    )
+    [message] = messages(check("ACC-004", exclusive))
+    assert (
+        "RolePolicyAttachmentsExclusive 'app-policies' attaches the AWS managed policy PowerUserAccess"
+        in message
+    )
+    [finding] = check("ACC-004", res(exclusive.type, "later", {"roleName": "app", "policyArns": U})).findings
+    assert finding.unknown and "policyArns are not known until apply" in finding.message
