@@ -76,10 +76,11 @@ DATA_ACCESS_LEVELS = frozenset({"Read", "Write"})
 
 #: How AWS names the Read actions that return a resource's metadata or configuration, not its data:
 #: `Describe*` everywhere (dynamodb:DescribeTable, kms:DescribeKey), the bucket-level reads of S3
-#: (s3:GetBucketLocation, s3:GetBucketPolicy) and `Get...` reads of attributes, settings and policies
+#: (s3:GetBucketLocation, s3:GetBucketPolicy), Read-level `List...` (sns:ListTagsForResource) and `Get...`
+#: reads of attributes, settings, tags and policies
 #: (sqs:GetQueueAttributes, sns:GetTopicAttributes, secretsmanager:GetResourcePolicy). Applied to the
 #: access level and name the IAM reference gives each action, so it classifies actions AWS adds later.
-_METADATA_READ_PREFIXES = ("Describe", "GetBucket")
+_METADATA_READ_PREFIXES = ("Describe", "GetBucket", "List")
 _METADATA_READ_SUFFIXES = (
     "Attributes",
     "Location",
@@ -87,6 +88,7 @@ _METADATA_READ_SUFFIXES = (
     "PolicyStatus",
     "Configuration",
     "Tagging",
+    "Tags",
     "Acl",
     "Url",
     "Status",

@@ -386,3 +386,9 @@ def test_acc004_exclusive_attachments_are_judged_per_policy():
     )
     [finding] = check("ACC-004", res(exclusive.type, "later", {"roleName": "app", "policyArns": U})).findings
     assert finding.unknown and "policyArns are not known until apply" in finding.message
+
+
+@pytest.mark.parametrize("name", ["AmazonSNSReadOnlyAccess", "AmazonSQSReadOnlyAccess"])
+def test_read_only_policies_of_metadata_only_pass(name):
+    # They list and describe topics and queues (metadata); neither receives a message.
+    assert messages(check("ACC-004", attach(name))) == []
