@@ -19,7 +19,15 @@ from policies.rules.audit import audit_index, retention_category, tri_all, tri_a
 from policies.s3 import LifecycleRule, as_list, first
 from policies.settings import Category
 from policies.stack import Stack
-from policies.tokens import BACKUP_PLAN, DYNAMODB_TABLE, KINESIS_STREAM, LOG_GROUP, S3_BUCKET_TYPES
+from policies.tokens import (
+    BACKUP_PLAN,
+    DYNAMODB_TABLE,
+    KINESIS_STREAM,
+    LOG_GROUP,
+    RDS_CLUSTER,
+    RDS_INSTANCE,
+    S3_BUCKET_TYPES,
+)
 from policies.values import BadNumber, whole_number
 
 #: The values CloudWatch Logs accepts for retentionInDays (0 or absent: never expire).
@@ -428,11 +436,12 @@ KINESIS_DEFAULT_HOURS = 24
     id="RET-004",
     title="Backups, locks, streams and recovery windows keep personal data no longer than its maximum",
     severity=Severity.MEDIUM,
-    types=S3_BUCKET_TYPES | {BACKUP_PLAN, KINESIS_STREAM, DYNAMODB_TABLE},
+    types=S3_BUCKET_TYPES | {BACKUP_PLAN, KINESIS_STREAM, DYNAMODB_TABLE, RDS_INSTANCE, RDS_CLUSTER},
     remediation=(
         "Keep every copy within the data category's maximum retention: an Object Lock defaultRetention, a "
         "backup plan rule's lifecycle.deleteAfter (and its copy actions'), a Kinesis stream's retentionPeriod "
-        "(hours) and a DynamoDB table's pointInTimeRecovery.recoveryPeriodInDays (35 when unset)."
+        "(hours), a DynamoDB table's pointInTimeRecovery.recoveryPeriodInDays (35 when unset) and an RDS "
+        "instance's or cluster's backupRetentionPeriod."
     ),
 )
 def copies_expire(res: Resource, stack: Stack) -> Iterator[str | Violation]:
@@ -453,6 +462,8 @@ def copies_expire(res: Resource, stack: Stack) -> Iterator[str | Violation]:
         yield from _object_lock_retention(res, stack, category, maximum)
     elif res.type == KINESIS_STREAM:
         yield from _kinesis_retention(res, category, maximum)
+    elif res.type in (RDS_INSTANCE, RDS_CLUSTER):
+        yield from _rds_backup_retention(res, category, maximum)
     else:
         yield from _pitr_retention(res, category, maximum)
 
@@ -491,6 +502,22 @@ def _kinesis_retention(res: Resource, category: Category, maximum: int) -> Itera
         yield (
             f"{res.label} keeps its records {hours} hours (retentionPeriod), longer than the {maximum}-day maximum "
             f"for {_kind(category)}; {fix}"
+        )
+
+
+def _rds_backup_retention(res: Resource, category: Category, maximum: int) -> Iterator[str | Violation]:
+    """Automated backups (and the point-in-time restore they allow) are kept backupRetentionPeriod days."""
+    days = whole_number(res.props.get("backupRetentionPeriod"))
+    fix = f"set backupRetentionPeriod to at most {min(maximum, 35)} days"
+    if days is UNKNOWN:
+        yield unknown(f"{res.label}: backupRetentionPeriod is not known until apply; {fix}")
+    elif isinstance(days, BadNumber):
+        yield f"{res.label}: {days.describe('backupRetentionPeriod', 'days')}; {fix}"
+    elif isinstance(days, int) and days > maximum:
+        yield (
+            f"{res.label} keeps automated backups {days} days (backupRetentionPeriod), longer than the "
+            f"{maximum}-day maximum for {_kind(category)}: a deleted record can be restored after it must be gone; "
+            f"{fix}"
         )
 
 

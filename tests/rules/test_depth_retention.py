@@ -107,6 +107,19 @@ CASES = [
     ("kinesis-default", (res(STREAM, "copy", {"name": "s"}),), PASS),
     ("kinesis-within-category", (res(STREAM, "copy", {"retentionPeriod": 168, "tags": UPLOADS}),), PASS),
     ("kinesis-unknown", (res(STREAM, "copy", {"retentionPeriod": U}),), unknown("retentionPeriod")),
+    # RDS automated backups
+    (
+        "rds-backups-too-long",
+        (res("aws:rds/instance:Instance", "copy", {"backupRetentionPeriod": 35}),),
+        fail("35 days (backupRetentionPeriod)"),
+    ),
+    ("rds-backups-within", (res("aws:rds/instance:Instance", "copy", {"backupRetentionPeriod": 7}),), PASS),
+    ("rds-backups-default", (res("aws:rds/cluster:Cluster", "copy", {"engine": "aurora-mysql"}),), PASS),
+    (
+        "rds-backups-unknown",
+        (res("aws:rds/cluster:Cluster", "copy", {"backupRetentionPeriod": U}),),
+        unknown("backupRetentionPeriod"),
+    ),
     # DynamoDB point-in-time recovery
     (
         "pitr-default-35-days",
