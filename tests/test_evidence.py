@@ -193,3 +193,16 @@ def test_a_missing_policy_text_is_said_not_invented(tmp_path, monkeypatch):
     metadata = run_metadata(default_catalog(), None)
     assert metadata.policy_sha256 is None
     assert "not found" in metadata.to_json()["privacy_policy"]["missing"]
+
+
+def test_check_with_evidence_imports_no_report_or_cloud_sdk(tmp_path):
+    code = (
+        "import sys, runpy, atexit\n"
+        "atexit.register(lambda: print('LOADED', [m for m in ('boto3', 'kopf', 'pulumi', 'trestle', 'jinja2') "
+        "if m in sys.modules]))\n"
+        f"sys.argv = ['residency', 'check', {str(COMPLIANT)!r}, '--evidence', {str(tmp_path)!r}]\n"
+        "runpy.run_module('policies.cli', run_name='__main__')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert "LOADED []" in proc.stdout.decode(), proc.stderr.decode()
+    assert len(list(tmp_path.glob("0*.json"))) == 1
