@@ -202,11 +202,17 @@ def check(
 
     # A short-lived process building ~10 objects per resource: the cyclic GC only costs time here.
     gc.disable()
-    cat, _ = settings_for(catalog)
     with contextlib.ExitStack() as scope:
-        run = None
+        run = pending = None
         if program is not None:
-            run, export = scope.enter_context(_program_export(program, stack, config or []))
+            from policies.sources.program import start_program
+
+            # The program runs in its subprocess while this one loads the rules and the catalogue.
+            pending = start_program(program, stack, config or [])
+            scope.callback(pending.cancel)
+        cat, _ = settings_for(catalog)
+        if pending is not None:
+            run, export = scope.enter_context(_program_export(pending))
             paths = [str(export)]
         # With --program the inputs are the program's folder and the stack export it produced.
         inputs, replay = _evidence_inputs(evidence, [str(program), *paths] if program is not None else paths)
@@ -232,16 +238,14 @@ def check(
 
 
 @contextlib.contextmanager
-def _program_export(program: Path, stack: str | None, config: list[str]):  # noqa: ANN202
-    """--program: run the program under the mock runtime; yield (the run, its stack export's path).
+def _program_export(pending):  # noqa: ANN001, ANN202
+    """--program: wait for the program under the mock runtime; yield (the run, its stack export's path).
 
     The stack export goes through the same source as `residency check EXPORT.json`."""
     import json
     import tempfile
 
-    from policies.sources.program import load_program
-
-    run = load_program(program, stack, config)
+    run = pending.result()
     with tempfile.TemporaryDirectory(prefix="residency-program-") as tmp:
         export = Path(tmp) / f"{run.project.name}.{run.stack}.mock-export.json"
         export.write_text(json.dumps(run.document), encoding="utf-8")

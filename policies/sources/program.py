@@ -303,56 +303,98 @@ def network_sandbox() -> tuple[str, ...]:
     return (unshare, "-rn") if probe.returncode == 0 else ()
 
 
-def execute(
-    project: Project,
-    stack: str,
-    config: dict[str, Any],
-    secret_keys: list[str],
-    interpreter: str,
-    timeout: float = DEFAULT_TIMEOUT,
-) -> dict[str, Any]:
-    """Run the program in a subprocess; the child's report (resources, error, diagnostics)."""
-    entry = project.main if project.main.is_dir() else project.main
-    request = {
-        "project": project.name,
-        "stack": stack,
-        "config": config,
-        "secret_keys": secret_keys,
-        "main": str(entry.resolve()),
-        "cwd": str(project.cwd.resolve()),
-        "root": str(project.root.resolve()),
-    }
-    with tempfile.TemporaryDirectory(prefix="residency-program-") as tmp:
-        request_path, result_path = Path(tmp) / "request.json", Path(tmp) / "result.json"
+class PendingProgram:
+    """A program started under the mock runtime in its subprocess; `result()` waits for it.
+
+    Starting it early lets the caller load the rules while the program runs (two cores, one wall)."""
+
+    def __init__(
+        self,
+        project: Project,
+        stack: str,
+        config: dict[str, Any],
+        secret_keys: list[str],
+        interpreter: str,
+        notices: list[str],
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        import time
+
+        self.project, self.stack, self.notices, self.timeout = project, stack, notices, timeout
+        self._deadline = time.monotonic() + timeout
+        request = {
+            "project": project.name,
+            "stack": stack,
+            "config": config,
+            "secret_keys": secret_keys,
+            "main": str(project.main.resolve()),
+            "cwd": str(project.cwd.resolve()),
+            "root": str(project.root.resolve()),
+        }
+        self._tmp = tempfile.TemporaryDirectory(prefix="residency-program-")
+        tmp = Path(self._tmp.name)
+        request_path, self._result_path = tmp / "request.json", tmp / "result.json"
         request_path.write_text(json.dumps(request), encoding="utf-8")
-        home = Path(tmp) / "pulumi-home"
+        home = tmp / "pulumi-home"
         home.mkdir()
         try:
-            proc = subprocess.run(
-                [*network_sandbox(), interpreter, str(RUNNER), str(request_path), str(result_path)],
+            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+                [*network_sandbox(), interpreter, str(RUNNER), str(request_path), str(self._result_path)],
                 cwd=str(project.cwd),
                 env=child_environment(home),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
-                timeout=timeout,
                 start_new_session=True,
             )
-        except subprocess.TimeoutExpired:
-            raise InputError(
-                f"the program did not finish within {timeout:g} s under the mock runtime "
-                "(RESIDENCY_PROGRAM_TIMEOUT sets the limit)",
-                source=str(project.root),
-            ) from None
         except OSError as exc:
+            self._tmp.cleanup()
             raise InputError(
                 f"cannot start {interpreter}: {exc.strerror or exc}", source=str(project.root)
             ) from None
-        if not result_path.is_file():
-            tail = (proc.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+
+    def _report(self) -> dict[str, Any]:
+        import time
+
+        proc = self._proc
+        assert proc is not None, "result() was already called"
+        try:
+            _, stderr = proc.communicate(timeout=max(0.0, self._deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.cancel()
+            raise InputError(
+                f"the program did not finish within {self.timeout:g} s under the mock runtime "
+                "(RESIDENCY_PROGRAM_TIMEOUT sets the limit)",
+                source=str(self.project.root),
+            ) from None
+        if not self._result_path.is_file():
+            tail = (stderr or b"").decode("utf-8", "replace").strip().splitlines()
             last = tail[-1] if tail else f"exit code {proc.returncode}"
-            raise InputError(f"the mock runtime stopped without a result: {last}", source=str(project.root))
-        return json.loads(result_path.read_text(encoding="utf-8"))
+            raise InputError(
+                f"the mock runtime stopped without a result: {last}", source=str(self.project.root)
+            )
+        return json.loads(self._result_path.read_text(encoding="utf-8"))
+
+    def result(self) -> ProgramRun:
+        """Wait for the child; its resources as a stack export, or the program's error (InputError)."""
+        try:
+            report = self._report()
+        finally:
+            self.cancel()
+        return _program_run(self.project, self.stack, report, self.notices)
+
+    def cancel(self) -> None:
+        """Stop the child and whatever it started (its own process group); remove its files."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            import signal
+
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (AttributeError, OSError):  # not POSIX, or already gone
+                proc.kill()
+            proc.wait()
+        self._tmp.cleanup()
 
 
 def export_document(project: Project, stack: str, report: dict[str, Any]) -> dict[str, Any]:
@@ -369,6 +411,31 @@ def export_document(project: Project, stack: str, report: dict[str, Any]) -> dic
     }
 
 
+def start_program(
+    directory: str | Path,
+    stack: str | None = None,
+    overrides: Sequence[str] = (),
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> PendingProgram:
+    """Read the project, pick the stack, merge the config and start the program in its subprocess.
+
+    Raises InputError (exit 2) for a project that cannot run here."""
+    project = read_project(directory)
+    stack_name, stack_file, notices = pick_stack(project, stack)
+    config, secret_keys, config_notices = merge_config(project, stack_file, overrides)
+    interpreter, venv_notices = interpreter_for(project)
+    return PendingProgram(
+        project,
+        stack_name,
+        config,
+        secret_keys,
+        interpreter,
+        [*notices, *config_notices, *venv_notices],
+        timeout,
+    )
+
+
 def load_program(
     directory: str | Path,
     stack: str | None = None,
@@ -380,13 +447,11 @@ def load_program(
 
     Raises InputError (exit 2) for a project that cannot run here or a program that raised.
     """
-    project = read_project(directory)
-    stack_name, stack_file, notices = pick_stack(project, stack)
-    config, secret_keys, config_notices = merge_config(project, stack_file, overrides)
-    notices += config_notices
-    interpreter, venv_notices = interpreter_for(project)
-    notices += venv_notices
-    report = execute(project, stack_name, config, secret_keys, interpreter, timeout)
+    return start_program(directory, stack, overrides, timeout=timeout).result()
+
+
+def _program_run(project: Project, stack_name: str, report: dict[str, Any], notices: list[str]) -> ProgramRun:
+    notices = list(notices)
     error = report.get("error")
     declared = int(report.get("declared") or 0)
     if error:
