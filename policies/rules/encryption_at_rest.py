@@ -644,13 +644,17 @@ def store_encryption(res: Resource, stack: Stack) -> Iterator[Problem]:
     declared = spec.read(res, stack)
     encrypted, ref = declared.encrypted, declared.key
     via = declared.via
-    fix = f"set {spec.fix}, naming a customer-managed KMS key in {kms.key_region_text(res, stack)}"
+    fix = (
+        f"set {spec.fix}, naming a customer-managed KMS key in {kms.key_region_text(res, stack)} "
+        f"({kms.key_arn_example(res, stack)})"
+    )
     if declared.holder is not None and declared.holder[0].type == res.type:
         # A same-region read replica: the source is what to fix.
         source = declared.holder[0]
         fix = (
             f"set {spec.fix} on its source {source.label}, naming a customer-managed KMS key in "
-            f"{kms.key_region_text(source, stack)} (a replica cannot be encrypted apart from its source)"
+            f"{kms.key_region_text(source, stack)} ({kms.key_arn_example(source, stack)}; a replica cannot be "
+            "encrypted apart from its source)"
         )
     if encrypted is UNKNOWN:
         yield unknown(f"{res.label}: whether it is encrypted is not known until apply{via}; {fix}")
