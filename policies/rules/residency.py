@@ -832,7 +832,11 @@ def _sns_subscription(res: Resource, stack: Stack) -> Iterator[Violation | None]
         if isinstance(endpoint, str):
             yield _external_endpoint(copy, endpoint, "endpoint", fix)
     elif protocol == "https":
-        yield _external_endpoint(copy, endpoint, "endpoint", fix)
+        if endpoint is UNKNOWN:
+            # An URL computed from a stage or function URL of this stack is in that resource's region.
+            yield copy.from_dependencies("the https `endpoint`", fix, "endpoint")
+        else:
+            yield _external_endpoint(copy, endpoint, "endpoint", fix)
     elif protocol in _SNS_ARN_PROTOCOLS:
         yield copy.arn(endpoint, f"{protocol} endpoint", fix, "endpoint")
     elif protocol in ("email", "email-json", "sms"):
@@ -875,7 +879,10 @@ def _api_destination(res: Resource, stack: Stack) -> Iterator[Violation | None]:
         yield copy.found(
             f"{res.label} sends events in cleartext to {_short(url)} (`invocationEndpoint`); use https and {fix}"
         )
-    yield _external_endpoint(copy, url, "invocationEndpoint", fix)
+    if url is UNKNOWN:
+        yield copy.from_dependencies("`invocationEndpoint`", fix, "invocationEndpoint")
+    else:
+        yield _external_endpoint(copy, url, "invocationEndpoint", fix)
 
 
 def _table_export(res: Resource, stack: Stack) -> Iterator[Violation | None]:

@@ -124,9 +124,35 @@ CASES = [
         PASS,
     ),
     (
+        "sns-https-endpoint-from-stack-stage",
+        (
+            res("aws:apigateway/stage:Stage", "prod", {"stageName": "prod"}),
+            res(
+                SUB,
+                "copy",
+                {"protocol": "https", "endpoint": U},
+                property_dependencies={"endpoint": [urn("aws:apigateway/stage:Stage", "prod")]},
+            ),
+        ),
+        PASS,
+    ),
+    (
+        "sns-https-endpoint-from-stage-abroad",
+        (
+            res("aws:apigateway/stage:Stage", "prod", {"stageName": "prod", "region": "us-east-1"}),
+            res(
+                SUB,
+                "copy",
+                {"protocol": "https", "endpoint": U},
+                property_dependencies={"endpoint": [urn("aws:apigateway/stage:Stage", "prod")]},
+            ),
+        ),
+        fail("computed from Stage 'prod', which is in us-east-1"),
+    ),
+    (
         "sns-endpoint-unknown",
         one(SUB, {"protocol": "https", "endpoint": U}),
-        unknown("`endpoint` is not known"),
+        unknown("the https `endpoint` is not known"),
     ),
     ("sns-protocol-unknown", one(SUB, {"protocol": U, "endpoint": "x"}), unknown("its protocol")),
     # EventBridge targets
