@@ -113,3 +113,23 @@ def test_external_bucket_still_resolves_a_reference():
     assert any("us-east-1" in f.message and "legacy" in f.message for f in res003), [
         f.message for f in res003
     ]
+
+
+def test_saved_plan_read_step_is_context():
+    doc = {
+        "config": {"aws:region": "cn-north-1"},
+        "resourcePlans": {
+            FOREIGN_BUCKET["urn"]: {
+                "goal": {"type": BUCKET, "custom": True, "inputDiff": {"adds": FOREIGN_BUCKET["inputs"]}},
+                "steps": ["read"],
+            },
+            f"{P}::{BUCKET}::own": {
+                "goal": {"type": BUCKET, "custom": True, "inputDiff": {"adds": {"bucket": "own"}}},
+                "steps": ["create"],
+            },
+        },
+    }
+    result = evaluate(stack_from_document(doc, "plan.json", _settings()))
+    assert not [f for f in result.findings if f.urn == FOREIGN_BUCKET["urn"]]
+    assert _external_entries(result) == [(FOREIGN_BUCKET["urn"], BUCKET, EXTERNAL_REASON)]
+    assert any(f.urn == f"{P}::{BUCKET}::own" for f in result.findings)

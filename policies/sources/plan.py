@@ -49,6 +49,8 @@ def parse(doc: dict[str, Any], source: str) -> tuple[list[Resource], dict[str, A
             "parent": goal.get("parent"),
             "dependencies": goal.get("dependencies") or [],
             "propertyDependencies": goal.get("propertyDependencies") or {},
+            # A resource the plan only reads (another stack's, an existing one): context, not a finding.
+            "external": bool(steps) and all(s in ("read", "read-replacement") for s in steps),
         }
         try:
             resources.append(resource_from_state(state))
