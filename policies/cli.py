@@ -232,7 +232,7 @@ def check(
     for notice in result.notices if fmt != "table" or output is not None else ():
         typer.echo(f"residency: notice: {notice}", err=True)
     if evidence is not None:
-        _record_check(evidence, "check", result, cat, catalog, inputs, verdict.split(":", 1)[0])
+        _record_check(evidence, "check", result, cat, catalog, inputs, verdict.split(":", 1)[0], output)
     if level != "none" and result.failing(_severity(level)):
         raise typer.Exit(EXIT_FINDINGS)
 
@@ -265,13 +265,16 @@ def _evidence_inputs(evidence: Path | None, paths: list[str]):  # noqa: ANN202
     return inputs, replayed_stdin(stdin_data)
 
 
-def _record_check(evidence: Path, command: str, result, cat, catalog_path, inputs, verdict: str) -> None:  # noqa: ANN001
+def _record_check(
+    evidence: Path, command: str, result, cat, catalog_path, inputs, verdict: str, output=None
+) -> None:  # noqa: ANN001
     """Append the run record and print its sha256 (stderr: stdout may be a JSON report)."""
     from policies.evidence import check_record, run_metadata
     from policies.registry import all_rules
 
     metadata = run_metadata(cat, catalog_path, inputs)
-    written = check_record(evidence, command, result, all_rules(), cat, metadata, verdict)
+    outputs = [output] if output is not None else []
+    written = check_record(evidence, command, result, all_rules(), cat, metadata, verdict, outputs)
     typer.echo(f"Run record: {written.path} sha256 {written.sha256}", err=True)
 
 
@@ -356,11 +359,13 @@ def report(
     render = html.render if suffix in (".html", ".htm") else html.render_markdown
     _write(render(result, all_rules(), cat, run=metadata, saved_inputs=saved), output)
     typer.echo(f"{_verdict_line(result, 'low')} -> {output}", err=True)
+    written_files = [output]
     if oscal is not None:
         from policies.reports.oscal import write_oscal
 
         for path in write_oscal(oscal, result, all_rules(), cat, metadata):
             typer.echo(f"OSCAL: {path}", err=True)
+            written_files.append(path)
     if evidence is not None:
         from policies.evidence import check_record
 
@@ -372,6 +377,7 @@ def report(
             cat,
             metadata,
             _verdict_line(result, "low").split(":", 1)[0],
+            written_files,
         )
         typer.echo(f"Run record: {written.path} sha256 {written.sha256}", err=True)
 

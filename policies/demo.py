@@ -280,7 +280,7 @@ def _write_reports(
         path = folder / f"report-{name.removesuffix('-preview.json')}.html"
         path.write_text(html.render(result, rules, catalog, run=metadata), encoding="utf-8")
         view = html.audit_view(result, rules, catalog, metadata)
-        check_record(evidence, "report", result, rules, catalog, metadata, view.verdict)
+        check_record(evidence, "report", result, rules, catalog, metadata, view.verdict, [path])
         matrix = view.matrix_counts
         say.say(
             f"Report {path.name}: {view.verdict}; controls {matrix['passed']} passed, {matrix['failed']} "

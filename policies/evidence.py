@@ -126,8 +126,10 @@ def check_record(
     catalog: Any,
     metadata: RunMetadata,
     verdict: str,
+    outputs: Sequence[Path] = (),
 ) -> WrittenRecord:
-    """The run record of a check (or a report): the verdicts are `Result.to_json()`."""
+    """The run record of a check (or a report): the verdicts are `Result.to_json()`; `outputs` (the
+    report files written) are recorded by sha256, and re-hashed by `verify` when inside the folder."""
     from policies.reports.auditor import build
 
     view = build(result, rules, catalog, metadata)
@@ -148,6 +150,7 @@ def check_record(
         verdicts=result.to_json(),
         summary=summary,
         controls=view.control_statuses(),
+        extra={"outputs": [manifest_entry(directory, Path(o)) for o in outputs]} if outputs else None,
     )
 
 
@@ -619,6 +622,14 @@ def verify(directory: Path, head: str | None = None) -> Verification:
             if problem:
                 out.problem = problem
                 return out
+        for entry in record.get("outputs") or ():
+            # A report kept inside the evidence folder is evidence too; one elsewhere is only named.
+            if isinstance(entry, dict) and not Path(str(entry.get("file", ""))).is_absolute():
+                problem = _check_manifest(directory, name, entry, what="report")
+                out.manifests += 1
+                if problem:
+                    out.problem = problem
+                    return out
         out.records.append((name, sha))
         previous = (name, sha)
         expected += 1
@@ -639,18 +650,20 @@ def _chains_to_another(previous_sha: Any, files: list[Path]) -> bool:
     return any(sha256_bytes(p.read_bytes()) == previous_sha for p in files)
 
 
-def _check_manifest(directory: Path, record_name: str, entry: Any) -> str | None:
+def _check_manifest(
+    directory: Path, record_name: str, entry: Any, what: str = "erasure manifest"
+) -> str | None:
     if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
-        return f"{record_name} was edited: a manifest entry has no file"
+        return f"{record_name} was edited: a {what} entry has no file"
     file = Path(entry["file"])
     path = file if file.is_absolute() else directory / file
     try:
         actual = sha256_bytes(path.read_bytes())
     except OSError:
-        return f"erasure manifest {entry['file']} (recorded by {record_name}) was removed"
+        return f"{what} {entry['file']} (recorded by {record_name}) was removed"
     if actual != entry.get("sha256"):
         return (
-            f"erasure manifest {entry['file']} (recorded by {record_name}) was edited: it hashes to "
+            f"{what} {entry['file']} (recorded by {record_name}) was edited: it hashes to "
             f"{actual}, the record says {entry.get('sha256')}"
         )
     return None

@@ -206,3 +206,18 @@ def test_check_with_evidence_imports_no_report_or_cloud_sdk(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
     assert "LOADED []" in proc.stdout.decode(), proc.stderr.decode()
     assert len(list(tmp_path.glob("0*.json"))) == 1
+
+
+def test_a_report_kept_in_the_evidence_folder_is_rehashed(tmp_path):
+    folder = tmp_path / "ev"
+    report = folder / "reports" / "evidence.md"
+    proc = run("report", str(COMPLIANT), "--output", str(report), "--evidence", str(folder))
+    assert proc.returncode == 0, proc.stderr.decode()
+    (record,) = folder.glob("0*-report.json")
+    assert json.loads(record.read_text())["outputs"] == [
+        {"file": "reports/evidence.md", "sha256": sha256(report)}
+    ]
+    assert verify(folder).intact
+    report.write_text(report.read_text().replace("PASS", "PASS!"))
+    problem = _problem(folder)
+    assert "reports/evidence.md" in problem and "edited" in problem
