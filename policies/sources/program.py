@@ -30,7 +30,17 @@ from policies.errors import InputError
 
 #: What the engine prints for a value not known until apply (policies.model.UNKNOWN_SENTINEL).
 _UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-DEFAULT_TIMEOUT = float(os.environ.get("RESIDENCY_PROGRAM_TIMEOUT", "120"))
+
+
+def _default_timeout() -> float:
+    try:
+        return max(1.0, float(os.environ.get("RESIDENCY_PROGRAM_TIMEOUT", "120")))
+    except ValueError:
+        return 120.0
+
+
+#: Seconds a program may run (RESIDENCY_PROGRAM_TIMEOUT; 120 when unset or not a number).
+DEFAULT_TIMEOUT = _default_timeout()
 RUNNER = Path(__file__).with_name("program_runner.py")
 NOT_PYTHON = "only Python programs run under the mock runtime; use `pulumi preview --json` for the others"
 #: Environment variables the child keeps; everything else (AWS_*, PULUMI_*, tokens) is left out.
@@ -50,7 +60,10 @@ class Project:
 
     @property
     def file(self) -> Path:
-        return self.root / "Pulumi.yaml"
+        yml = self.root / "Pulumi.yml"
+        return (
+            yml if yml.is_file() and not (self.root / "Pulumi.yaml").is_file() else self.root / "Pulumi.yaml"
+        )
 
 
 @dataclass
