@@ -505,3 +505,14 @@ def test_stack_config_reaches_the_default_provider(tmp_path: Path) -> None:
     assert json.loads(provider["inputs"]["defaultTags"]) == {"tags": {"data-category": "server-logs"}}
     assert [d.category for d in checked.result.declarations] == ["server-logs"]
     assert "RET-003" in {f.rule for f in checked.result.findings}  # judged against server-logs' bounds
+
+
+def test_a_program_pointed_outside_china_is_found_there() -> None:
+    """The same real program in us-east-1: its stores are outside the territory, its ARNs are arn:aws:."""
+    checked = check_program(str(program_dir("aws-py-serverless-raw")), "dev", ("aws:region=us-east-1",))
+    found = checked.found()
+    assert ("RES-001", "counterTable") in found, checked.shown()
+    table = next(
+        r for r in checked.run.document["deployment"]["resources"] if r["urn"].endswith("::counterTable")
+    )
+    assert table["outputs"]["arn"].startswith("arn:aws:dynamodb:us-east-1:123456789012:table/counterTable-")
