@@ -135,6 +135,11 @@ def _describe(exc: BaseException) -> str:
     text = str(exc).strip()
     if isinstance(exc, pulumi.RunError):
         return text or type(exc).__name__
+    if isinstance(exc, ModuleNotFoundError):
+        return (
+            f"{type(exc).__name__}: {text}; install the program's requirements into the interpreter that "
+            f"ran it ({sys.executable}), or name their virtualenv in Pulumi.yaml's runtime.options.virtualenv"
+        )
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
