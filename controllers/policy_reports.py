@@ -217,7 +217,12 @@ class PolicyReportWriter:
             self.headers["Authorization"] = f"Bearer {connection.token}"
         self.context: ssl.SSLContext | None = None
         if self.server.startswith("https://"):
-            self.context = ssl.create_default_context(cafile=connection.ca_path or None)
+            # TLS_CLIENT: hostname checked, certificate required; the cluster's CA, else the system's.
+            self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            if connection.ca_path:
+                self.context.load_verify_locations(cafile=connection.ca_path)
+            elif not connection.ca_data:
+                self.context.load_default_certs()
             if connection.ca_data:
                 data = connection.ca_data
                 self.context.load_verify_locations(cadata=data.decode() if isinstance(data, bytes) else data)
