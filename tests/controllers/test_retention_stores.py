@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from moto_estate import Estate, no_sleep
 
 from controllers.aws import ClientFactory, RetryPolicy
@@ -303,3 +305,24 @@ def test_dynamodb_ttl_beyond_the_category_maximum_is_a_finding(estate: Estate) -
         "dynamodb:sessions: 1 item(s) have a expiresAt more than 30 days ahead, beyond the catalogue's "
         "maximum retention for cookies data; shorten their TTL"
     ]
+
+
+_LABEL = st.from_regex(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", fullmatch=True)
+_POLICY = st.lists(_LABEL, min_size=1, max_size=6).map(".".join).filter(lambda n: len(n) <= 253)
+_RULE = st.from_regex(r"[A-Za-z0-9._-]{1,64}", fullmatch=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=_POLICY, b=_POLICY, ra=_RULE, rb=_RULE)
+def test_lifecycle_ids_never_collide_and_no_policy_owns_anothers(a: str, b: str, ra: str, rb: str) -> None:
+    from controllers.retention import lifecycle_owner_prefix, owns
+
+    id_a, id_b = lifecycle_rule_id(a, ra), lifecycle_rule_id(b, rb)
+    assert len(id_a) + len("/markers") <= 255
+    assert (id_a == id_b) == (a == b and ra == rb)
+    assert lifecycle_rule_id(a, ra) == id_a  # stable
+    if a != b:
+        assert not id_b.startswith(lifecycle_owner_prefix(a)) and not f"{id_b}/markers".startswith(
+            lifecycle_owner_prefix(a)
+        )
+        assert not owns(a, [rule(ra, "", 5)], id_b) and not owns(a, [rule(ra, "", 5)], f"{id_b}/markers")
