@@ -39,7 +39,11 @@ def enforce(
     ] = False,
     now: Annotated[
         str | None,
-        typer.Option("--now", help="Evaluate retention as of this ISO 8601 instant (default: now)."),
+        typer.Option(
+            "--now",
+            help="Evaluate retention as of this ISO 8601 instant (default: now); a time later than the "
+            "clock only with --dry-run.",
+        ),
     ] = None,
     endpoint_url: Annotated[
         str | None,
