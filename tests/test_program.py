@@ -516,3 +516,12 @@ def test_a_program_pointed_outside_china_is_found_there() -> None:
         r for r in checked.run.document["deployment"]["resources"] if r["urn"].endswith("::counterTable")
     )
     assert table["outputs"]["arn"].startswith("arn:aws:dynamodb:us-east-1:123456789012:table/counterTable-")
+
+
+def test_values_built_from_an_unknown_are_unknown() -> None:
+    """A bucket named from another stack's output: its ARN and id are unknown, not an ARN that
+    carries the sentinel inside it (which would read as a known value)."""
+    _id, bucket = _answers().resource("aws:s3/bucketV2:BucketV2", "b", {"bucket": UNKNOWN})
+    assert _id == "" and "arn" not in bucket and bucket["bucket"] == UNKNOWN
+    _id, policy = _answers().resource("aws:iam/rolePolicy:RolePolicy", "p", {"role": UNKNOWN, "name": "p"})
+    assert _id == ""

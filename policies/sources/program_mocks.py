@@ -401,6 +401,12 @@ class AwsAnswers:
         else:
             ident = self._id(typ, name, physical, inputs, urn, region, partition)
         self._outputs(typ, name, physical, ident, inputs, out, region, partition, urn, schema)
+        # A value built from an unknown one (a name from another stack's output) is unknown too: an
+        # ARN with the sentinel inside would read as a known, invented ARN.
+        for key in [k for k, v in out.items() if k not in inputs and _built_from_unknown(v)]:
+            del out[key]
+        if ident == UNKNOWN_SENTINEL or _built_from_unknown(ident):
+            return "", out
         # Bridged providers report the id among the outputs too; other resources find this one by it.
         out.setdefault("id", ident)
         return ident, out
@@ -754,6 +760,10 @@ class AwsAnswers:
         if not isinstance(arn, str):
             return {}
         return {"arn": arn, "id": arn, "name": arn.rsplit("/", 1)[-1]}
+
+
+def _built_from_unknown(value: Any) -> bool:
+    return isinstance(value, str) and UNKNOWN_SENTINEL in value and value != UNKNOWN_SENTINEL
 
 
 def _partitioned(value: Any) -> bool:
