@@ -55,7 +55,7 @@ def run_audit(
     *,
     endpoint_url: str | None = None,
     catalog: Catalog | None = None,
-    against: str | None = None,
+    against: str | Sequence[str] | None = None,
     max_workers: int = 16,
     progress: bool | None = None,
     session: Any = None,
@@ -71,8 +71,19 @@ def run_audit(
     else:
         settings = catalog.settings()
     regions = tuple(dict.fromkeys(regions)) or DEFAULT_ALLOWED_REGIONS
-    # The state is read first: a bad --against file fails before any call to the account.
-    state = load_stack(against, settings) if against else None
+    # The state is read first: a bad --against file fails before any call to the account. Several
+    # exports (every stack that deploys into the account) are one state: what none manages is drift.
+    exports = [against] if isinstance(against, str) else list(against or ())
+    state = None
+    if exports:
+        stacks = [load_stack(path, settings) for path in exports]
+        state = stacks[0]
+        if len(stacks) > 1:
+            from policies.stack import Stack
+
+            state = Stack.build(
+                [r for s in stacks for r in s.resources], settings=settings, source=", ".join(exports)
+            )
     live, inventory = load_live_stack(
         regions,
         endpoint_url=endpoint_url,
@@ -85,12 +96,12 @@ def run_audit(
     result.findings.extend(read_problem_findings(inventory, settings))
     drift = None
     if state is not None:
-        drift = compare(state, live, against=str(against), types=INVENTORIED_TYPES, regions=regions)
+        drift = compare(state, live, against=", ".join(exports), types=INVENTORIED_TYPES, regions=regions)
         result.findings.extend(drift.findings(settings, all_rules()))
         result.drift = drift.summary()
         if drift.not_compared:
             result.notices.append(
-                f"drift: {drift.not_compared} resource(s) of {against} are of types the audit does not read or "
+                f"drift: {drift.not_compared} resource(s) of {', '.join(exports)} are of types the audit does not read or "
                 "in regions it did not audit, and were not compared"
             )
     else:
@@ -111,7 +122,7 @@ def _evidence(
     run: AuditRun,
     catalog: Catalog,
     catalog_path: Path | None,
-    against: str | None,
+    against: str | Sequence[str] | None,
     regions: Sequence[str],
     endpoint_url: str | None,
 ) -> str:
@@ -127,8 +138,8 @@ def _evidence(
         "resources": [{"urn": r.urn, "type": r.type} for r in inv.resources],
     }
     inputs = [digest_input(f"aws:{inv.account}", canonical_digest(account).encode(), "aws-account")]
-    if against:
-        data, name = read_bytes(against)
+    for path in [against] if isinstance(against, str) else against or ():
+        data, name = read_bytes(path)
         inputs.append(digest_input(name, data))
     metadata = run_metadata(catalog, catalog_path, inputs)
     verdicts = run.result.to_json()
@@ -153,7 +164,7 @@ def audit_command(
     fmt: str,
     output: Path | None,
     fail_on: str,
-    against: str | None,
+    against: str | Sequence[str] | None,
     evidence: Path | None,
     catalog_path: Path | None,
     max_workers: int,

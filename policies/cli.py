@@ -433,11 +433,11 @@ def audit(
         typer.Option("--fail-on", help="Lowest severity that fails: critical, high, medium, low or none."),
     ] = "low",
     against: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             "--against",
             metavar="STACK_EXPORT",
-            help="`pulumi stack export` to compare with: DRIFT-001/002/003.",
+            help="`pulumi stack export` to compare with: DRIFT-001/002/003 (repeatable: every stack of the account).",
         ),
     ] = None,
     evidence: Annotated[Path | None, typer.Option("--evidence", help="Append a run record to DIR.")] = None,

@@ -323,3 +323,63 @@ def test_a_waiver_names_a_drift_rule_like_any_other(moto_url: str, drifted: dict
     outside = [f for f in run.result.findings if f.rule == "DRIFT-001" and f.name == OUTSIDE]
     assert [f.waived for f in outside] == [True]
     assert all(not f.waived for f in run.result.findings if f.rule == "DRIFT-001" and f.name != OUTSIDE)
+
+
+def test_several_stack_exports_are_one_state(moto_url: str, drifted: dict, tmp_path: Path) -> None:
+    """The ops team's own stack declares the debug role: with both exports it is managed, not drift."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws-cn:iam::{ACCOUNT}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    grant = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    ops = tmp_path / "ops-export.json"
+    ops.write_text(
+        json.dumps(
+            export(
+                [
+                    {
+                        "urn": "urn:pulumi:ops::debug::aws:iam/role:Role::debug-role",
+                        "type": "aws:iam/role:Role",
+                        "custom": True,
+                        "inputs": {"name": "ops-debug", "assumeRolePolicy": json.dumps(trust)},
+                    },
+                    {
+                        "urn": "urn:pulumi:ops::debug::aws:iam/rolePolicy:RolePolicy::debug-grant",
+                        "type": "aws:iam/rolePolicy:RolePolicy",
+                        "custom": True,
+                        "inputs": {
+                            "role": "ops-debug",
+                            "name": "everything-in-s3",
+                            "policy": json.dumps(grant),
+                        },
+                    },
+                ]
+            )
+        )
+    )
+    result = CliRunner().invoke(
+        app,
+        [
+            "audit",
+            "--endpoint-url",
+            moto_url,
+            "--against",
+            drifted["export"],
+            "--against",
+            str(ops),
+            "--format",
+            "json",
+            "--fail-on",
+            "none",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    drift = json.loads(result.stdout)["drift"]
+    assert (drift["unmanaged"], drift["missing"], drift["differs"]) == (1, 0, 3)
+    assert [i["name"] for i in drift["items"] if i["kind"] == "unmanaged"] == [OUTSIDE]
