@@ -624,3 +624,16 @@ def drift_line(summary: dict[str, Any] | None) -> str | None:
         f"{summary['missing']} missing (DRIFT-002), {summary['differs']} with different settings (DRIFT-003); "
         f"{summary['matched']} matched, {summary['not_compared']} not compared."
     )
+
+
+def merge_summaries(first: dict[str, Any] | None, second: dict[str, Any]) -> dict[str, Any]:
+    """Two saved audits' drift summaries as one (a report over several accounts or regions)."""
+    if first is None:
+        return dict(second)
+    merged = dict(first)
+    against = [a for a in (first.get("against"), second.get("against")) if a]
+    merged["against"] = ", ".join(dict.fromkeys(against)) or None
+    for key in ("unmanaged", "missing", "differs", "matched", "not_compared"):
+        merged[key] = int(first.get(key) or 0) + int(second.get(key) or 0)
+    merged["items"] = list(first.get("items") or []) + list(second.get("items") or [])
+    return merged

@@ -383,3 +383,33 @@ def test_several_stack_exports_are_one_state(moto_url: str, drifted: dict, tmp_p
     drift = json.loads(result.stdout)["drift"]
     assert (drift["unmanaged"], drift["missing"], drift["differs"]) == (1, 0, 3)
     assert [i["name"] for i in drift["items"] if i["kind"] == "unmanaged"] == [OUTSIDE]
+
+
+@pytest.mark.parametrize("suffix", ["md", "html"])
+def test_the_report_shows_a_saved_audits_drift(
+    moto_url: str, drifted: dict, tmp_path: Path, suffix: str
+) -> None:
+    saved = tmp_path / "audit.json"
+    audit = CliRunner().invoke(
+        app,
+        [
+            "audit",
+            "--endpoint-url",
+            moto_url,
+            "--against",
+            drifted["export"],
+            "--format",
+            "json",
+            "--output",
+            str(saved),
+            "--fail-on",
+            "none",
+        ],
+    )
+    assert audit.exit_code == 0, audit.output
+    out = tmp_path / f"report.{suffix}"
+    report = CliRunner().invoke(app, ["report", str(saved), "--output", str(out)])
+    assert report.exit_code in (0, 1), report.output
+    text = out.read_text()
+    assert "Drift from Pulumi&#39;s state" in text or "Drift from Pulumi's state" in text
+    assert "3 unmanaged (DRIFT-001)" in text and OUTSIDE in text and "enableKeyRotation" in text

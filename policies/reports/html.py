@@ -103,8 +103,15 @@ def _environment(*, markdown: bool = False) -> Any:
         keep_trailing_newline=True,
     )
     env.filters["md"] = _md_cell
+    env.globals["drift_line"] = _drift_line
     env.filters["slug"] = lambda text: "".join(ch if ch.isalnum() else "-" for ch in str(text).lower())
     return env
+
+
+def _drift_line(summary: Any) -> str:
+    from policies.drift import drift_line
+
+    return drift_line(summary) or ""
 
 
 def _md_cell(text: Any) -> str:

@@ -98,6 +98,8 @@ def load_saved_result(doc: dict[str, Any], source: str) -> Any:
         notices=[str(n) for n in doc.get("notices") or []],
         coverage=coverage,
         declarations=declarations,
+        # A saved `residency audit` result: its drift summary (policies/drift.py).
+        drift=doc["drift"] if isinstance(doc.get("drift"), dict) else None,
     )
 
 
@@ -146,6 +148,10 @@ def collect(
         combined.coverage.extend(part.coverage)
         combined.declarations.extend(part.declarations)
         combined.notices.extend(part.notices)
+        if part.drift is not None:
+            from policies.drift import merge_summaries
+
+            combined.drift = merge_summaries(combined.drift, part.drift)
     return combined, digests, [s for s, _ in saved]
 
 
