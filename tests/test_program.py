@@ -525,3 +525,14 @@ def test_values_built_from_an_unknown_are_unknown() -> None:
     assert _id == "" and "arn" not in bucket and bucket["bucket"] == UNKNOWN
     _id, policy = _answers().resource("aws:iam/rolePolicy:RolePolicy", "p", {"role": UNKNOWN, "name": "p"})
     assert _id == ""
+
+
+def test_findings_point_at_the_line_that_declared_the_resource() -> None:
+    """Source positions as the engine records them (`project:///<file>#<line>`), so SARIF annotates
+    the pull request on the line of the program, not on Pulumi.yaml."""
+    checked = check_program(str(program_dir("aws-py-serverless-raw")), "dev", ("aws:region=cn-north-1",))
+    positions = {f.source_position for f in checked.result.findings if f.name == "counterTable"}
+    assert positions == {"project:///__main__.py#21"}  # counter_table = aws.dynamodb.Table(
+    infra = check_program(str(ROOT), STACKS[0]).run.document["deployment"]["resources"]
+    buckets = [r for r in infra if r["type"] == "aws:s3/bucket:Bucket"]
+    assert buckets and all(r["sourcePosition"].startswith("project:///infra/buckets.py#") for r in buckets)

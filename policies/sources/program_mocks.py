@@ -278,6 +278,8 @@ class Registration:
     property_dependencies: dict[str, list[str]]
     external: bool = False
     remote: bool = False
+    #: Where the program declared it, as the engine records it: `project:///<path>#<line>`.
+    source_position: str | None = None
 
     def state(self) -> dict[str, Any]:
         state: dict[str, Any] = {
@@ -295,6 +297,8 @@ class Registration:
             state["provider"] = self.provider
         if self.external:
             state["external"] = True
+        if self.source_position:
+            state["sourcePosition"] = self.source_position
         state["dependencies"] = self.dependencies
         state["propertyDependencies"] = self.property_dependencies
         return state
@@ -929,6 +933,8 @@ class CapturingMonitor(MockMonitor):
         self._defaults: dict[str, str] = {}
         #: URNs of the components that called register_outputs.
         self.outputs_registered: set[str] = set()
+        #: The Pulumi project's folder: source positions inside it are recorded relative to it.
+        self.project_root: str | None = None
 
     @property
     def registrations(self) -> list[Registration]:
@@ -1010,10 +1016,30 @@ class CapturingMonitor(MockMonitor):
                 property_dependencies=prop_deps,
                 external=read,
                 remote=remote,
+                source_position=self._source_position(request),
             )
         )
         obj = _sync_await(rpc.serialize_properties(outputs, {}))
         return urn, ident, obj
+
+    def _source_position(self, request: Any) -> str | None:
+        """`project:///<path relative to the project>#<line>`, as the engine writes it in state."""
+        if self.project_root is None:
+            return None
+        position = getattr(request, "sourcePosition", None)
+        uri = getattr(position, "uri", "") if position is not None else ""
+        if not uri.startswith("file://"):
+            return None
+        from pathlib import Path
+        from urllib.parse import unquote, urlparse
+
+        try:
+            path = Path(unquote(urlparse(uri).path)).resolve()
+            relative = path.relative_to(Path(self.project_root).resolve())
+        except (OSError, ValueError):
+            return None
+        line = getattr(position, "line", 0)
+        return f"project:///{relative.as_posix()}" + (f"#{line}" if line else "")
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         from pulumi.runtime.proto import resource_pb2

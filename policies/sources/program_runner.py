@@ -176,6 +176,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         preview=True,
         secret_keys=request.get("secret_keys") or [],
     )
+    monitor.project_root = request["root"]
     monitor_engine = pulumi.runtime.settings.SETTINGS.engine
     if hasattr(monitor_engine, "logger"):
         monitor_engine.logger = logger
