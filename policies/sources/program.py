@@ -94,6 +94,8 @@ def _yaml(path: Path, what: str) -> Any:
 
 def read_project(directory: str | Path) -> Project:
     root = Path(directory)
+    if root.is_file() and root.name in ("Pulumi.yaml", "Pulumi.yml"):
+        root = root.parent  # the project file itself names its folder
     if not root.is_dir():
         raise InputError(
             "is not a folder; --program takes the folder that holds Pulumi.yaml", source=str(root)
