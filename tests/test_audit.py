@@ -413,3 +413,16 @@ def test_the_report_shows_a_saved_audits_drift(
     text = out.read_text()
     assert "Drift from Pulumi&#39;s state" in text or "Drift from Pulumi's state" in text
     assert "3 unmanaged (DRIFT-001)" in text and OUTSIDE in text and "enableKeyRotation" in text
+
+
+def test_an_answer_the_audit_cannot_understand_is_a_finding_not_a_crash(moto_url: str, drifted: dict) -> None:
+    session = boto3.session.Session()
+
+    def garble(parsed: dict, **_: Any) -> None:
+        parsed["Table"] = "not a table description"
+
+    session.events.register("after-call.dynamodb.DescribeTable", garble)
+    run = run_audit(endpoint_url=moto_url, progress=False, session=session)
+    (unread,) = [f for f in run.result.findings if f.rule == "LIVE-001"]
+    assert unread.error and "could not read: an answer could not be understood" in unread.message
+    assert any(f.rule == "RES-001" and f.name == OUTSIDE for f in run.result.findings)

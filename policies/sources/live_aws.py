@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -489,6 +489,16 @@ class Auditor:
                             first_error = exc
                             for other in pending:
                                 other.cancel()
+                        continue
+                    except CancelledError:
+                        continue
+                    except Exception as exc:  # noqa: BLE001 - one unreadable answer never aborts the audit
+                        self.problem(
+                            "aws:account",
+                            "inventory",
+                            f"could not read: an answer could not be understood ({type(exc).__name__}: {exc}); "
+                            "some resources may be missing from this audit",
+                        )
                         continue
                     if first_error is None:
                         for task in more or ():
