@@ -536,3 +536,35 @@ def test_findings_point_at_the_line_that_declared_the_resource() -> None:
     infra = check_program(str(ROOT), STACKS[0]).run.document["deployment"]["resources"]
     buckets = [r for r in infra if r["type"] == "aws:s3/bucket:Bucket"]
     assert buckets and all(r["sourcePosition"].startswith("project:///infra/buckets.py#") for r in buckets)
+
+
+_LOOKED_UP_KEY = """\
+    import pulumi_aws as aws
+
+    key = aws.kms.get_key{form}(key_id="alias/shared-data")
+    bucket = aws.s3.Bucket("uploads", tags={{"data-category": "user-uploads"}})
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        "uploads-sse",
+        bucket=bucket.id,
+        rules=[
+            {{
+                "apply_server_side_encryption_by_default": {{"sse_algorithm": "aws:kms", "kms_master_key_id": key.arn}},
+                "bucket_key_enabled": True,
+            }}
+        ],
+    )
+"""
+
+
+def test_a_data_source_the_mocks_do_not_know_is_unknown(tmp_path: Path) -> None:
+    """A key looked up by alias may be AWS managed or in another region: the mocks cannot know, so the
+    key is unknown (never a made-up customer-managed key that would pass ENC-001)."""
+    stacks = {"dev": "config:\n  aws:region: cn-north-1\n"}
+    output_form = write_program(tmp_path / "output", _LOOKED_UP_KEY.format(form="_output"), stacks=stacks)
+    checked = check_program(str(output_form))
+    (enc,) = [f for f in checked.result.findings if f.rule == "ENC-001" and f.name == "uploads"]
+    assert enc.unknown, enc.message
+    assert any("aws:kms/getKey:getKey" in n and "unknown" in n for n in checked.run.notices)
+    plain_form = write_program(tmp_path / "plain", _LOOKED_UP_KEY.format(form=""), stacks=stacks)
+    with pytest.raises(InputError, match=r"the program read aws:kms/getKey:getKey, which the mock runtime"):
+        load_program(plain_form)

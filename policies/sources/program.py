@@ -482,7 +482,7 @@ def _program_run(project: Project, stack_name: str, report: dict[str, Any], noti
         )
     for token, count in sorted((report.get("unanswered") or {}).items()):
         notices.append(
-            f"data source {token} is not answered by the mock runtime ({count} call(s)): its results are empty"
+            f"data source {token} is not answered by the mock runtime ({count} call(s)): its results are unknown"
         )
     for urn in report.get("remote") or []:
         notices.append(

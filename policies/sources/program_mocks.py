@@ -22,7 +22,8 @@ How values are decided:
   subnet and Route 53 zone lookups are answered with plausible placeholders.
 - **Fail closed**: the runtime runs as a preview, so any output the mocks do not model (and any
   value read from another stack) is unknown, never invented. A data source the mocks do not know
-  answers nothing, and the run says so in a notice.
+  is unknown too (its `_output` form; its plain form cannot be, so the program stops and the run
+  names the data source).
 """
 
 from __future__ import annotations
@@ -609,6 +610,12 @@ class AwsAnswers:
 
     # data sources --------------------------------------------------------------------------------
 
+    def answers_call(self, token: str) -> bool:
+        """Whether the mocks model this data source (others are unknown under the preview runtime)."""
+        if token == "aws:iam/getPolicyDocument:getPolicyDocument":
+            return True
+        return token.startswith("aws:") and hasattr(self, "_call_" + token.rsplit(":", 1)[-1])
+
     def call(self, token: str, args: dict[str, Any], provider_ref: str | None = None) -> dict[str, Any]:
         region = self.region_for(args, provider_ref)
         partition = partition_of(region)
@@ -1021,6 +1028,18 @@ class CapturingMonitor(MockMonitor):
         )
         obj = _sync_await(rpc.serialize_properties(outputs, {}))
         return urn, ident, obj
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        """A data source the mocks do not model answers "unknown", as the engine does for an invoke
+        whose inputs are not known yet: its `_output` form stays unknown; its plain form cannot be
+        unknown and fails (the runner names the data source)."""
+        token = request.tok
+        if token != "pulumi:pulumi:getResource" and not self.answers.answers_call(token):
+            from pulumi.runtime.proto import resource_pb2
+
+            self.answers.unanswered[token] = self.answers.unanswered.get(token, 0) + 1
+            return resource_pb2.ResourceInvokeResponse(unknown=True)
+        return super().Invoke(request)
 
     def _source_position(self, request: Any) -> str | None:
         """`project:///<path relative to the project>#<line>`, as the engine writes it in state."""

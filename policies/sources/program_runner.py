@@ -201,7 +201,15 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
                 "frame": _program_frame(exc, root),
             }
     except BaseException as exc:  # noqa: BLE001 - the program's own error, reported to the parent
-        result["error"] = {"message": _describe(exc), "frame": _program_frame(exc, root)}
+        message = _describe(exc)
+        unanswered = sorted(monitor.answers.unanswered)
+        if unanswered:
+            message += (
+                f" (the program read {', '.join(unanswered)}, which the mock runtime does not answer: its result "
+                "is unknown, which only the data source's `_output` form can carry; check this stack with "
+                "`pulumi preview --json`)"
+            )
+        result["error"] = {"message": message, "frame": _program_frame(exc, root)}
     registrations = monitor.registrations
     result["resources"] = [r.state() for r in registrations]
     result["declared"] = sum(1 for r in registrations if not _is_default_provider(r))
