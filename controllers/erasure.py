@@ -126,12 +126,16 @@ def reconcile_erasure(
                 record.update(type="s3", bucket=target.bucket, prefix=target.prefix)
                 if target.replica_of:
                     record["replicaOf"] = target.replica_of
-                for destination in _erase_s3(
-                    target, clients, now, dry_run, out, progress, settings, record, entries
-                ):
-                    if (destination, target.prefix) not in seen:
-                        seen.add((destination, target.prefix))
-                        queue.append(_S3Target(destination, None, target.prefix, replica_of=label))
+                destinations: list[str] = []
+                try:
+                    _erase_s3(
+                        target, clients, now, dry_run, out, progress, settings, record, entries, destinations
+                    )
+                finally:  # destinations found before a failure are still erased
+                    for destination in destinations:
+                        if (destination, target.prefix) not in seen:
+                            seen.add((destination, target.prefix))
+                            queue.append(_S3Target(destination, None, target.prefix, replica_of=label))
             else:
                 record.update(type="dynamodb", table=target.table, region=target.region)
                 _erase_dynamodb(target, spec.subject_id, clients, dry_run, out, record, entries)
@@ -157,8 +161,10 @@ def _erase_s3(
     settings: Settings,
     record: dict[str, Any],
     entries: list[Entry],
-) -> list[str]:
-    """Erase under the prefix in one bucket; returns the bucket's replication destinations."""
+    destinations: list[str],
+) -> None:
+    """Erase under the prefix in one bucket; its replication destinations go into `destinations`
+    as soon as they are known."""
     retry = clients.retry
     ask_region = target.region or settings.allowed_regions[0]
     actual = bucket_region(clients.client("s3", ask_region), retry, target.bucket)
@@ -168,16 +174,17 @@ def _erase_s3(
             f"s3://{target.bucket} is in {actual}, not in {target.region} as declared; nothing deleted "
             "(fix spec.dataStores[].s3.region)"
         )
-        return []
+        return
     if actual not in settings.allowed_regions:
+        what = f"replication destination s3://{target.bucket} (of {target.replica_of})"
         out.findings.append(
-            f"replication destination s3://{target.bucket} (of {target.replica_of}) is in {actual}, outside "
-            f"the territory ({', '.join(settings.allowed_regions)}); its copy of the subject's data was not "
-            "erased: remove the replication rule and the copy"
+            f"{what if target.replica_of else f's3://{target.bucket}'} is in {actual}, outside the territory "
+            f"({', '.join(settings.allowed_regions)}); its copy of the subject's data was not erased: remove "
+            "the copy (and the replication rule that made it)"
         )
-        return []
+        return
     client = clients.client("s3", actual)
-    destinations = _replication_destinations(client, retry, target.bucket, settings, out)
+    destinations += _replication_destinations(client, retry, target.bucket, settings, out)
     plan = _plan_s3(client, retry, target, now, out, progress)
     record["ran"] = True
     if plan.versions or plan.markers:
@@ -194,7 +201,6 @@ def _erase_s3(
         entries += apply_actions([action], clients, out, apply=not dry_run, progress=progress)
     if not dry_run:
         _check_s3_after(client, retry, target, plan, out)
-    return destinations
 
 
 def _replication_destinations(

@@ -181,3 +181,51 @@ def test_an_unreadable_replication_configuration_is_an_error(estate: Estate) -> 
     assert versions(estate, SOURCE, "cn-north-1", "users/u1/") == set()
     assert not result.compliant
     assert any("replication configuration" in e and "AccessDenied" in e for e in result.all_errors())
+
+
+def test_the_copies_are_erased_even_when_the_source_cannot_be_listed(estate: Estate) -> None:
+    estate_with_dr(estate)
+    from botocore.exceptions import ClientError
+
+    def wrap(service: str, s3: Any) -> Any:
+        if service != "s3":
+            return s3
+
+        class SourceDenied:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(s3, name)
+
+            def list_object_versions(self, **kw: Any) -> Any:
+                if kw.get("Bucket") == SOURCE:
+                    raise ClientError(
+                        {"Error": {"Code": "AccessDenied", "Message": "denied"}}, "ListObjectVersions"
+                    )
+                return s3.list_object_versions(**kw)
+
+        return SourceDenied()
+
+    doc = {
+        "apiVersion": "residency.pushauction.com/v1alpha1",
+        "kind": "ErasureRequest",
+        "metadata": {"name": "erase-u1"},
+        "spec": {
+            "subjectId": "u1",
+            "dataStores": [
+                {"s3": {"bucket": SOURCE, "region": "cn-north-1", "keyPrefix": "users/{subjectId}/"}}
+            ],
+        },
+    }
+    spec = parse_document(doc, source="t", index=1, settings=Settings()).spec
+    clients = ClientFactory(endpoint_url=estate.url, retry=RetryPolicy(sleep=no_sleep), wrap=wrap)
+    result = reconcile_erasure(spec, name="erase-u1", clients=clients, now=datetime.now(UTC))
+
+    assert len(versions(estate, SOURCE, "cn-north-1", "users/u1/")) == 4, "the source could not be read"
+    assert versions(estate, DR, "cn-northwest-1", "users/u1/") == set()
+    assert versions(estate, ARCHIVE, "cn-northwest-1", "users/u1/") == set()
+    assert not result.compliant and any("AccessDenied" in e for e in result.all_errors())
+    ran = {s["store"]: s["ran"] for s in result.evidence["stores"]}
+    assert ran == {
+        f"s3://{SOURCE}/users/u1/": False,
+        f"s3://{DR}/users/u1/": True,
+        f"s3://{ARCHIVE}/users/u1/": True,
+    }
