@@ -59,7 +59,7 @@ def render_summary(results: list[ReconcileResult], *, dry_run: bool) -> None:
                 for store in ev.get("stores", ()):
                     if not store.get("ran"):
                         lines.append(
-                            f"evidence: {store['store']}: not erased (did not run: {store.get('reason', '?')})"
+                            f"not erased: {store['store']}: it did not run ({store.get('reason', '?')})"
                         )
                         continue
                     copy = f" (replica of {store['replicaOf']})" if store.get("replicaOf") else ""
