@@ -120,6 +120,9 @@ def _enforce(
     from controllers.retention import check_catalogue
 
     check_catalogue(docs, clients, settings)
+    from controllers.access_request import check_access_requests
+
+    check_access_requests(docs, clients, settings)
     while True:
         from datetime import UTC, datetime
 

@@ -23,6 +23,7 @@ _NAMES = {
     "RetentionPolicy": ("retentionpolicies", "retentionpolicy", ["rp"]),
     "AccessAuditPolicy": ("accessauditpolicies", "accessauditpolicy", ["aap"]),
     "ErasureRequest": ("erasurerequests", "erasurerequest", ["er"]),
+    "AccessRequest": ("accessrequests", "accessrequest", ["acr"]),
 }
 
 _COMPLIANT = '.status.conditions[?(@.type=="Compliant")].status'
@@ -45,6 +46,18 @@ _COLUMNS: dict[str, list[dict[str, str]]] = {
         {"name": "Deadline", "type": "date", "jsonPath": ".spec.deadline"},
         {"name": "Compliant", "type": "string", "jsonPath": _COMPLIANT},
         {"name": "Deleted", "type": "integer", "jsonPath": ".status.deleted"},
+        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    ],
+    "AccessRequest": [
+        {"name": "Subject", "type": "string", "jsonPath": ".spec.subjectId"},
+        {"name": "Deadline", "type": "date", "jsonPath": ".spec.deadline"},
+        {"name": "Compliant", "type": "string", "jsonPath": _COMPLIANT},
+        {
+            "name": "Package sha256",
+            "type": "string",
+            "jsonPath": ".status.evidence.packageSha256",
+            "priority": 1,
+        },
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
     ],
 }

@@ -171,7 +171,7 @@ def load_files(paths: Iterable[str | Path], settings: Settings) -> list[Document
     if not docs:
         raise InputError(
             "no custom-resource documents found; give -f FILE with RetentionPolicy, "
-            "AccessAuditPolicy or ErasureRequest documents",
+            "AccessAuditPolicy, ErasureRequest or AccessRequest documents",
             source=", ".join(str(p) for p in paths) or None,
         )
     seen: dict[str, Document] = {}

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from controllers.access_audit import reconcile_access_audit
+from controllers.access_request import reconcile_access
 from controllers.actions import Progress
 from controllers.aws import ClientFactory
 from controllers.erasure import reconcile_erasure
@@ -24,6 +25,7 @@ RECONCILERS: dict[str, Reconciler] = {
     "RetentionPolicy": reconcile_retention,
     "AccessAuditPolicy": reconcile_access_audit,
     "ErasureRequest": reconcile_erasure,
+    "AccessRequest": reconcile_access,
 }
 
 

@@ -472,11 +472,27 @@ class ErasureEvidence(_S3Bucket):
     )
 
 
-class ErasureRequestSpec(Model):
-    subject_id: str = Field(
+def _subject_id_field() -> Any:
+    return Field(
         description="The data subject's id: [A-Za-z0-9._@+=-], no leading/trailing dot, no '..'.",
         json_schema_extra={"pattern": SUBJECT_ID_PATTERN, "minLength": 1, "maxLength": 128},
     )
+
+
+def check_subject_id(value: str) -> str:
+    """A subject id that cannot widen a key prefix (ErasureRequest and AccessRequest share it)."""
+    if not value:
+        raise ValueError("subjectId is empty; an empty id would match every subject's data")
+    if len(value) > 128 or not SUBJECT_ID.fullmatch(value):
+        raise ValueError(
+            f"subjectId {value!r} could widen the key prefix; use only letters, digits and ._@+=- "
+            "(no '/', '*', '..', spaces, or leading/trailing '.')"
+        )
+    return value
+
+
+class ErasureRequestSpec(Model):
+    subject_id: str = _subject_id_field()
     data_stores: list[ErasureDataStore] = Field(min_length=1)
     deadline: datetime | None = Field(
         default=None, description="When the erasure must be complete (RFC 3339)."
@@ -490,14 +506,7 @@ class ErasureRequestSpec(Model):
     @field_validator("subject_id")
     @classmethod
     def _safe_subject(cls, value: str) -> str:
-        if not value:
-            raise ValueError("subjectId is empty; an empty id would erase every subject's data")
-        if len(value) > 128 or not SUBJECT_ID.fullmatch(value):
-            raise ValueError(
-                f"subjectId {value!r} could widen the key prefix; use only letters, digits and ._@+=- "
-                "(no '/', '*', '..', spaces, or leading/trailing '.')"
-            )
-        return value
+        return check_subject_id(value)
 
     @field_validator("deadline")
     @classmethod
@@ -505,6 +514,142 @@ class ErasureRequestSpec(Model):
         if value is not None and value.tzinfo is None:
             raise ValueError("deadline has no time zone; write it like 2026-12-31T00:00:00Z")
         return value
+
+
+#: A KMS key or alias ARN; the CRD accepts the territory's partition (aws-cn), the validator checks the
+#: partition and region the catalogue configures, and refuses AWS-managed aliases (alias/aws/...).
+KMS_KEY_ARN_TEMPLATE = (
+    r"^arn:{partition}:kms:[a-z0-9-]+:[0-9]{{12}}:(key/[A-Za-z0-9-]{{1,128}}|alias/[A-Za-z0-9/_-]{{1,250}})$"
+)
+KMS_KEY_ARN_CRD_PATTERN = KMS_KEY_ARN_TEMPLATE.format(partition="aws-cn")
+KMS_KEY_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):kms:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):"
+    r"(?P<resource>key/[A-Za-z0-9-]{1,128}|alias/[A-Za-z0-9/_-]{1,250})$"
+)
+
+
+class AccessDelivery(_S3Bucket):
+    """Where an AccessRequest's package is written: a bucket in the territory, a customer-managed key."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "!self.kmsKeyArn.contains(':alias/aws/')",
+                    "message": "kmsKeyArn names an AWS-managed key; use a customer-managed key",
+                }
+            ]
+        }
+    )
+
+    prefix: str = Field(
+        default="",
+        max_length=512,
+        pattern=EVIDENCE_PREFIX_PATTERN,
+        description="Key prefix of the packages (empty, or ending in '/'); each package is "
+        "PREFIX<request name>/<package id>/.",
+    )
+    kms_key_arn: str = Field(
+        description="ARN of the customer-managed KMS key (or its alias) every object of the package is "
+        "encrypted with (SSE-KMS); in the same region as the bucket. AWS-managed keys are refused.",
+        json_schema_extra={"pattern": KMS_KEY_ARN_CRD_PATTERN},
+    )
+
+    @model_validator(mode="after")
+    def _key_in_territory(self, info: ValidationInfo) -> AccessDelivery:
+        partition = _settings(info).partition
+        found = KMS_KEY_ARN.fullmatch(self.kms_key_arn)
+        if found is None:
+            raise ValueError(
+                f"kmsKeyArn {self.kms_key_arn!r} is not a KMS key ARN; write it like "
+                f"arn:{partition}:kms:{self.region}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+            )
+        if found["partition"] != partition:
+            raise ValueError(f"kmsKeyArn is in partition {found['partition']}; use arn:{partition}:")
+        if found["region"] != self.region:
+            raise ValueError(
+                f"kmsKeyArn is in {found['region']}, the bucket in {self.region}; use a key in {self.region}"
+            )
+        if found["resource"].startswith("alias/aws/"):
+            raise ValueError(
+                f"kmsKeyArn {found['resource']} is an AWS-managed key, which anyone in the account with "
+                "S3 access can use; name a customer-managed key"
+            )
+        return self
+
+
+class Verification(Model):
+    """Who verified the requester's identity, and when (the verification itself is organisational)."""
+
+    by: str = Field(
+        min_length=1,
+        max_length=256,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="Who verified the requester's identity (a person or team, a ticket).",
+    )
+    at: datetime = Field(description="When the identity was verified (RFC 3339).")
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("verifiedBy.at has no time zone; write it like 2026-11-20T09:00:00Z")
+        return value
+
+
+class PackageLimits(Model):
+    max_items: StrictInteger = Field(
+        default=100_000,
+        ge=1,
+        le=10_000_000,
+        description="Refuse (write nothing) when the subject has more objects and items than this.",
+    )
+    max_bytes: StrictInteger = Field(
+        default=1 << 30,
+        ge=1,
+        le=1 << 40,
+        description="Refuse (write nothing) when the subject's objects and items add up to more bytes.",
+    )
+
+
+class AccessRequestSpec(Model):
+    subject_id: str = _subject_id_field()
+    data_stores: list[ErasureDataStore] = Field(min_length=1)
+    deliver_to: AccessDelivery
+    verified_by: Verification = Field(
+        description="Who verified the requester's identity and when; the request refuses to run without it.",
+    )
+    deadline: datetime | None = Field(default=None, description="When the package must be delivered (RFC 3339).")
+    limits: PackageLimits = Field(
+        default_factory=PackageLimits, description="Bounds on the package; over them nothing is written."
+    )
+
+    @field_validator("subject_id")
+    @classmethod
+    def _safe_subject(cls, value: str) -> str:
+        return check_subject_id(value)
+
+    @field_validator("deadline")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("deadline has no time zone; write it like 2026-12-31T00:00:00Z")
+        return value
+
+    @model_validator(mode="after")
+    def _package_outside_the_stores(self) -> AccessRequestSpec:
+        """The package must not land under a prefix it reads, or a later read would include it."""
+        target = self.deliver_to
+        for index, store in enumerate(self.data_stores):
+            if store.s3 is None or store.s3.bucket != target.bucket:
+                continue
+            scope = store.s3.key_prefix.split(SUBJECT_PLACEHOLDER, 1)[0]
+            if target.prefix.startswith(scope) or scope.startswith(target.prefix):
+                raise ValueError(
+                    f"deliverTo.prefix {target.prefix!r} overlaps dataStores[{index}].s3.keyPrefix "
+                    f"{store.s3.key_prefix!r} in the same bucket; deliver under a prefix no data store reads"
+                )
+        return self
 
 
 class Metadata(BaseModel):
@@ -519,8 +664,9 @@ KINDS: dict[str, type[Model]] = {
     "RetentionPolicy": RetentionPolicySpec,
     "AccessAuditPolicy": AccessAuditPolicySpec,
     "ErasureRequest": ErasureRequestSpec,
+    "AccessRequest": AccessRequestSpec,
 }
-Kind = Literal["RetentionPolicy", "AccessAuditPolicy", "ErasureRequest"]
+Kind = Literal["RetentionPolicy", "AccessAuditPolicy", "ErasureRequest", "AccessRequest"]
 
 
 class Document(BaseModel):
