@@ -138,7 +138,7 @@ def reconcile_erasure(
                             queue.append(_S3Target(destination, None, target.prefix, replica_of=label))
             else:
                 record.update(type="dynamodb", table=target.table, region=target.region)
-                _erase_dynamodb(target, spec.subject_id, clients, dry_run, out, record, entries)
+                _erase_dynamodb(target, spec.subject_id, clients, dry_run, out, record, entries, settings)
         except Exception as exc:  # noqa: BLE001 - reported per store; the others still run
             out.error(f"{error_code(exc) or type(exc).__name__}: {exc}")
         if out.held:
@@ -335,9 +335,21 @@ def _erase_dynamodb(
     out: StoreResult,
     record: dict[str, Any],
     entries: list[Entry],
+    settings: Settings,
 ) -> None:
     client = clients.client("dynamodb", store.region)
     table = call(clients.retry, client.describe_table, TableName=store.table)["Table"]
+    # A global table replicates the deletes to its replicas; one outside the territory is a copy there.
+    replicas = sorted(str(r.get("RegionName")) for r in table.get("Replicas", ()) if r.get("RegionName"))
+    if replicas:
+        record["replicaRegions"] = replicas
+    for region in replicas:
+        if region not in settings.allowed_regions:
+            out.findings.append(
+                f"global table replica of {store.table} in {region} is outside the territory "
+                f"({', '.join(settings.allowed_regions)}): a copy of the subject's data is kept there; remove "
+                "the replica"
+            )
     schema = {k["KeyType"]: k["AttributeName"] for k in table["KeySchema"]}
     types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
     if schema.get("HASH") != store.partition_key:

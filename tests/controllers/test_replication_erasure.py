@@ -229,3 +229,46 @@ def test_the_copies_are_erased_even_when_the_source_cannot_be_listed(estate: Est
         f"s3://{DR}/users/u1/": True,
         f"s3://{ARCHIVE}/users/u1/": True,
     }
+
+
+def test_a_global_table_replica_outside_the_territory_is_named(estate: Estate) -> None:
+    """moto keeps no global-table replicas, so DescribeTable is given one, as DynamoDB would report it."""
+    estate.table("pa-profiles", "userId")
+    estate.ddb.put_item(TableName="pa-profiles", Item={"userId": {"S": "u1"}})
+
+    def wrap(service: str, ddb: Any) -> Any:
+        if service != "dynamodb":
+            return ddb
+
+        class Global:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(ddb, name)
+
+            def describe_table(self, **kw: Any) -> Any:
+                answer = ddb.describe_table(**kw)
+                answer["Table"]["Replicas"] = [{"RegionName": "cn-northwest-1"}, {"RegionName": "ap-east-1"}]
+                return answer
+
+        return Global()
+
+    doc = {
+        "apiVersion": "residency.pushauction.com/v1alpha1",
+        "kind": "ErasureRequest",
+        "metadata": {"name": "erase-u1"},
+        "spec": {
+            "subjectId": "u1",
+            "dataStores": [
+                {"dynamodb": {"table": "pa-profiles", "region": "cn-north-1", "partitionKey": "userId"}}
+            ],
+        },
+    }
+    spec = parse_document(doc, source="t", index=1, settings=Settings()).spec
+    clients = ClientFactory(endpoint_url=estate.url, retry=RetryPolicy(sleep=no_sleep), wrap=wrap)
+    result = reconcile_erasure(spec, name="erase-u1", clients=clients, now=datetime.now(UTC))
+
+    assert estate.items("pa-profiles") == [] and result.total("deleted") == 1
+    assert not result.compliant
+    assert any(
+        "replica of pa-profiles in ap-east-1 is outside the territory" in f for f in result.all_findings()
+    )
+    assert result.evidence["stores"][0]["replicaRegions"] == ["ap-east-1", "cn-northwest-1"]
