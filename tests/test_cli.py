@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from honesty import no_crash
 from paths import PUBLIC_FIXTURES
 
 from policies.demo import EXAMPLES
@@ -43,25 +44,43 @@ def test_compliant_reference_stack_passes_with_exit_0():
 def test_noncompliant_stack_fails_with_exit_1_and_json_contract():
     proc = run("check", NONCOMPLIANT, "--format", "json")
     assert proc.returncode == 1
-    data = json.loads(proc.stdout)
+    data = no_crash(json.loads(proc.stdout))
+    assert set(data) == {"summary", "findings", "coverage", "declarations", "notices"}
     assert set(data["summary"]) >= {"resources", "findings", "by_severity"}
     assert set(data["summary"]["by_severity"]) == {"critical", "high", "medium", "low"}
     assert data["summary"]["findings"] == len([f for f in data["findings"] if not f["waived"]])
     for finding in data["findings"]:
-        assert set(finding) >= {"rule", "controls", "severity", "urn", "type", "message", "waived"}
+        assert set(finding) >= {
+            "rule",
+            "controls",
+            "severity",
+            "urn",
+            "type",
+            "message",
+            "waived",
+            "unknown",
+            "error",
+        }
         assert finding["severity"] in ("critical", "high", "medium", "low")
         assert finding["controls"], finding["rule"]
-    assert "RES-001" in {f["rule"] for f in data["findings"]}
+    res001 = [f["message"] for f in data["findings"] if f["rule"] == "RES-001"]
+    assert any(" is in us-west-2 " in m for m in res001), res001
 
 
 def test_stdin_dash_reads_the_preview():
     proc = run("check", "-", "--format", "json", stdin=Path(NONCOMPLIANT).read_bytes())
     assert proc.returncode == 1
-    assert json.loads(proc.stdout)["summary"]["resources"] > 0
+    data = no_crash(json.loads(proc.stdout))
+    assert data["summary"]["resources"] > 0
+    # The same verdicts as reading the file.
+    from_file = no_crash(json.loads(run("check", NONCOMPLIANT, "--format", "json").stdout))
+    assert {(f["rule"], f["urn"]) for f in data["findings"]} == {
+        (f["rule"], f["urn"]) for f in from_file["findings"]
+    }
 
 
 def test_fail_on_threshold_and_none(tmp_path):
-    data = json.loads(run("check", NONCOMPLIANT, "--format", "json").stdout)
+    data = no_crash(json.loads(run("check", NONCOMPLIANT, "--format", "json").stdout))
     severities = {f["severity"] for f in data["findings"]}
     assert "critical" in severities
     assert run("check", NONCOMPLIANT, "--fail-on", "critical").returncode == 1
@@ -72,12 +91,14 @@ def test_output_file_is_written_and_verdict_printed(tmp_path):
     out = tmp_path / "reports" / "r.sarif"
     proc = run("check", NONCOMPLIANT, "--format", "sarif", "--output", str(out))
     assert proc.returncode == 1
-    assert json.loads(out.read_text())["version"] == "2.1.0"
+    log = json.loads(out.read_text())
+    assert log["version"] == "2.1.0"
+    assert not [r for r in log["runs"][0]["results"] if r["properties"].get("error")]
     assert "FAIL" in proc.stdout.decode()
 
 
 def test_waivers_hide_findings_and_expired_ones_are_reported(tmp_path):
-    data = json.loads(run("check", NONCOMPLIANT, "--format", "json").stdout)
+    data = no_crash(json.loads(run("check", NONCOMPLIANT, "--format", "json").stdout))
     critical = [f for f in data["findings"] if f["severity"] == "critical"]
     lines = ["waivers:"]
     for f in {(f["rule"], f["urn"]) for f in critical}:
@@ -99,7 +120,7 @@ def test_waivers_hide_findings_and_expired_ones_are_reported(tmp_path):
     waivers.write_text("\n".join(lines) + "\n")
     proc = run("check", NONCOMPLIANT, "--format", "json", "--waivers", str(waivers), "--fail-on", "critical")
     assert proc.returncode == 0, proc.stderr.decode()
-    out = json.loads(proc.stdout)
+    out = no_crash(json.loads(proc.stdout))
     assert all(f["waived"] for f in out["findings"] if f["severity"] == "critical")
     assert any("expired on 2001-01-01" in n for n in out["notices"])
     assert "expired" in proc.stderr.decode()
