@@ -33,6 +33,7 @@ from policies.tokens import (
     DYNAMODB_TABLE_EXPORT,
     EFS_REPLICATION,
     EVENT_API_DESTINATION,
+    EVENT_RULE,
     EVENT_TARGET,
     FIREHOSE_STREAM,
     KMS_REPLICA_EXTERNAL_KEY,
@@ -405,6 +406,7 @@ COPY_TYPES = frozenset(
         FIREHOSE_STREAM,
         SNS_TOPIC_SUBSCRIPTION,
         EVENT_API_DESTINATION,
+        EVENT_RULE,
         DYNAMODB_TABLE_EXPORT,
         DMS_ENDPOINT,
         DMS_S3_ENDPOINT,
@@ -718,6 +720,20 @@ def _arn_destination(res: Resource, stack: Stack) -> Iterator[Violation | None]:
     yield _Copy(res, stack).arn(
         res.props.get(key), what, f"send it only to a destination in {stack.settings.regions_text()}", key
     )
+    if res.type == EVENT_TARGET:
+        yield from _event_bus_arn(res, stack)
+
+
+def _event_bus_arn(res: Resource, stack: Stack) -> Iterator[Violation | None]:
+    """A rule or target on an event bus named by ARN: events flow through that bus's region."""
+    bus = res.props.get("eventBusName")
+    if isinstance(bus, str) and bus.startswith("arn:"):
+        yield _Copy(res, stack).arn(
+            bus,
+            "event bus `eventBusName`",
+            f"use an event bus in {stack.settings.regions_text()} (arn:aws-cn:events:<region>:<account-id>:event-bus/<name>)",
+            "eventBusName",
+        )
 
 
 def _firehose(res: Resource, stack: Stack) -> Iterator[Violation | None]:
@@ -962,6 +978,7 @@ def _dms_endpoint(res: Resource, stack: Stack) -> Iterator[Violation | None]:
 _COPY_CHECKS = {
     SNS_TOPIC_SUBSCRIPTION: _sns_subscription,
     EVENT_API_DESTINATION: _api_destination,
+    EVENT_RULE: _event_bus_arn,
     DYNAMODB_TABLE_EXPORT: _table_export,
     DMS_ENDPOINT: _dms_endpoint,
     DMS_S3_ENDPOINT: _dms_endpoint,

@@ -174,6 +174,31 @@ CASES = [
         ),
         fail("computed from Queue 'q', which is in us-west-2"),
     ),
+    (
+        "event-target-on-a-bus-abroad",
+        one(
+            TARGET,
+            {
+                "rule": "r",
+                "eventBusName": f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/orders",
+                "arn": f"arn:aws-cn:lambda:cn-north-1:{ACCOUNT}:function:f",
+            },
+        ),
+        fail("us-east-1 (event bus `eventBusName`"),
+    ),
+    (
+        "event-rule-on-a-bus-abroad",
+        one(
+            "aws:cloudwatch/eventRule:EventRule",
+            {"eventBusName": f"arn:aws:events:us-east-1:{ACCOUNT}:event-bus/orders", "eventPattern": "{}"},
+        ),
+        fail("event bus `eventBusName`"),
+    ),
+    (
+        "event-rule-on-a-named-bus",
+        one("aws:cloudwatch/eventRule:EventRule", {"eventBusName": "orders"}),
+        PASS,
+    ),
     ("event-target-unknown", one(TARGET, {"rule": "r", "arn": U}), unknown("not known until apply")),
     (
         "pipe-target-abroad",
