@@ -193,7 +193,8 @@ def _judge_devices(res: Resource, stack: Stack, devices: list[Device]) -> Iterat
         if key is None and default_key is not None:
             # Without a key of its own, an encrypted volume uses the account's default EBS key.
             key, (holder, key_prop) = default_key, default_holder
-        if encrypted is None or encrypted == "":
+        if encrypted is None or encrypted == "" or (flag(encrypted) is not True and default_on is True):
+            # With EBS encryption by default on, EC2 encrypts every new volume, whatever the device says.
             if default_on is UNKNOWN:
                 yield unknown(
                     f"{res.label}: its {what} does not set `encrypted`, and whether EBS encryption by default is "

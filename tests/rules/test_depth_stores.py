@@ -322,6 +322,23 @@ ENC004 = [
         PASS,
     ),
     (
+        "ec2-encrypted-false-overridden-by-default",
+        (
+            res(INSTANCE, "store", {"rootBlockDevice": {"encrypted": False}}),
+            res("aws:ebs/encryptionByDefault:EncryptionByDefault", "ebs", {"enabled": True}),
+            res("aws:ebs/defaultKmsKey:DefaultKmsKey", "ebs-key", {"keyArn": KEY}),
+        ),
+        PASS,
+    ),
+    (
+        "ec2-encryption-by-default-aws-managed-key",
+        (
+            res(INSTANCE, "store", {"ami": "ami-1"}),
+            res("aws:ebs/encryptionByDefault:EncryptionByDefault", "ebs", {"enabled": True}),
+        ),
+        fail("AWS managed key"),
+    ),
+    (
         "ec2-root-unknown",
         one(INSTANCE, {"rootBlockDevice": {"encrypted": U}}),
         unknown("not known until apply"),
