@@ -48,9 +48,12 @@ PLURALS = {
     "RetentionPolicy": "retentionpolicies",
     "AccessAuditPolicy": "accessauditpolicies",
     "ErasureRequest": "erasurerequests",
+    "AccessRequest": "accessrequests",
 }
 #: Kinds that are kept enforced periodically (an ErasureRequest is done once it is complete).
 PERIODIC = ("RetentionPolicy", "AccessAuditPolicy")
+#: Requests, done once complete: an erasure, and an access request whose package was delivered.
+ONE_SHOT = ("ErasureRequest", "AccessRequest")
 #: Findings posted as Events per reconcile; the rest is counted in one more Event (and in status).
 MAX_FINDING_EVENTS = 10
 FINALIZER = f"{GROUP}/timer"
@@ -137,8 +140,8 @@ class Controller:
         raw = plain(body)
         meta, status = raw.get("metadata", {}), raw.get("status") or {}
         generation = meta.get("generation")
-        if kind == "ErasureRequest" and st.is_complete(status, generation):
-            logger.info("erasure already complete for this generation; nothing to do")
+        if kind in ONE_SHOT and st.is_complete(status, generation):
+            logger.info(f"{kind} already complete for this generation; nothing to do")
             return
         if resumed and kind in PERIODIC and status.get("lastRun"):
             interval = self.interval(raw.get("spec") or {})
@@ -193,6 +196,12 @@ class Controller:
             # The catalogue's bound on the stores' categories read from their tags (AWS reads).
             problems = catalogue_problems(spec, self.clients, self.settings)
             message = f"spec.{problems[0]}" if problems else None
+        if message is None and kind == "AccessRequest":
+            # deliverTo in the territory, private, with a customer-managed key (AWS reads).
+            from controllers.access_request import delivery_problems
+
+            problems = delivery_problems(spec, self.clients, self.settings)
+            message = f"spec.{problems[0]}" if problems else None
         if message is not None:
             _set_status(patch, st.invalid_status(message, generation, old_status, datetime.now(UTC)))
             self.metrics.invalid(kind, namespace, name)
@@ -200,7 +209,9 @@ class Controller:
             raise kopf.PermanentError(f"invalid spec: {message}") from None
 
         started = time.monotonic()
-        extra = {"settings": self.settings} if kind == "RetentionPolicy" else {}
+        extra: dict[str, Any] = {"settings": self.settings} if kind == "RetentionPolicy" else {}
+        if kind == "AccessRequest":
+            extra = {"settings": self.settings, "uid": meta.get("uid") or None}
         try:
             result = RECONCILERS[kind](
                 spec,
@@ -286,7 +297,13 @@ def _post_events(body: Any, result: ReconcileResult) -> None:
         )
     for error in result.all_errors()[:MAX_FINDING_EVENTS]:
         kopf.warn(body, reason="ReconcileError", message=error[:1024])
-    if result.evidence and result.compliant:
+    if result.evidence and result.compliant and "packageSha256" in result.evidence:
+        kopf.info(
+            body,
+            reason="AccessPackageDelivered",
+            message=f"{result.evidence['package']['location']}: sha256 {result.evidence['packageSha256']}",
+        )
+    elif result.evidence and result.compliant:
         kopf.info(
             body,
             reason="ErasureComplete",

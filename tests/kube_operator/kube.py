@@ -30,6 +30,7 @@ PLURALS = {
     "RetentionPolicy": "retentionpolicies",
     "AccessAuditPolicy": "accessauditpolicies",
     "ErasureRequest": "erasurerequests",
+    "AccessRequest": "accessrequests",
 }
 RW = {"list", "watch", "get", "patch", "create", "delete", "update"}
 

@@ -83,6 +83,7 @@ def test_every_manifest_validates_against_the_kubernetes_schemas() -> None:
         "RetentionPolicy",
         "AccessAuditPolicy",
         "ErasureRequest",
+        "AccessRequest",
         "ClusterKopfPeering",
         "KopfPeering",
         "PolicyReport",
@@ -106,7 +107,12 @@ def test_example_custom_resources_validate_against_the_deployed_crds() -> None:
     schemas = {
         d["spec"]["names"]["kind"]: d["spec"]["versions"][0]["schema"]["openAPIV3Schema"] for d in crds()
     }
-    examples = [d for d in yaml.safe_load_all((ROOT / "controllers/examples/estate.yaml").read_text()) if d]
+    examples = [
+        d
+        for name in ("estate.yaml", "access-request.yaml")
+        for d in yaml.safe_load_all((ROOT / "controllers/examples" / name).read_text())
+        if d
+    ]
     for doc in examples:
         jsonschema.Draft4Validator(schemas[doc["kind"]]).validate(doc)
     bad = dict(examples[0], spec={**examples[0]["spec"], "interval": "soon"})
@@ -256,9 +262,8 @@ def test_rbac_grants_exactly_what_the_operator_calls(kube: Any, estate: Any, sta
     used = {(verb, resource) for verb, resource, _ in calls}
     # Every grant is used, except the same verbs on the kinds this run did not touch.
     unused = {(verb, resource) for verb, resource, _ in grants} - used
-    assert {r.split("/")[1] for _, r in unused} <= {"accessauditpolicies", "accessauditpolicies/status"}, (
-        unused
-    )
+    untouched = {"accessauditpolicies", "accessrequests"}  # test_access_request_operator.py: AccessRequest
+    assert {r.split("/")[1] for _, r in unused} <= untouched | {f"{k}/status" for k in untouched}, unused
 
 
 # --- the controller's IAM policy -------------------------------------------------------------------
@@ -286,6 +291,8 @@ IAM_FOR_CALL = {
     "s3.DeleteObject": {"s3:DeleteObject", "s3:DeleteObjectVersion"},
     "s3.GetBucketReplication": {"s3:GetReplicationConfiguration"},
     "s3.PutObject": {"s3:PutObject"},
+    "s3.GetPublicAccessBlock": {"s3:GetBucketPublicAccessBlock"},
+    "kms.DescribeKey": {"kms:DescribeKey"},
     "dynamodb.DescribeTable": {"dynamodb:DescribeTable"},
     "dynamodb.ListTagsOfResource": {"dynamodb:ListTagsOfResource"},
     "dynamodb.DescribeTimeToLive": {"dynamodb:DescribeTimeToLive"},
@@ -340,6 +347,7 @@ def test_the_iam_policy_allows_every_aws_call_the_reconcilers_make(estate: Any) 
     """Run all three reconcilers over a small estate and map every API call they made to IAM actions."""
     from datetime import UTC, datetime, timedelta
 
+    import boto3
     from moto_estate import days_ago
 
     from controllers.aws import ClientFactory, RetryPolicy
@@ -366,8 +374,22 @@ def test_the_iam_policy_allows_every_aws_call_the_reconcilers_make(estate: Any) 
     estate.ddb.put_item(TableName="pa-profiles", Item={"userId": {"S": "user-42"}})
     text = (ROOT / "controllers/examples/estate.yaml").read_text()
     docs = load_text(text, source="estate.yaml", settings=default_catalog().settings())
+    # The AccessRequest example: a private delivery bucket and a customer-managed key (moto picks its id).
+    estate.bucket("pa-access-packages")
+    block = dict.fromkeys(
+        ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
+    )
+    estate.s3.put_public_access_block(Bucket="pa-access-packages", PublicAccessBlockConfiguration=block)
+    key = boto3.client("kms", **estate.kw).create_key()["KeyMetadata"]["Arn"]
+    access = (ROOT / "controllers/examples/access-request.yaml").read_text()
+    example_key = "arn:aws-cn:kms:cn-north-1:123456789012:key/0d4c6d2e-7b1a-4a8e-9a51-3c2f1e5b8a77"
+    assert example_key in access and example_key in json.dumps(iam_policy())
+    access = access.replace(example_key, key)
+    docs += load_text(access, source="access-request.yaml", settings=default_catalog().settings())
     clients = ClientFactory(endpoint_url=estate.url, retry=RetryPolicy(attempts=1))
-    run_once(docs, clients, datetime.now(UTC) + timedelta(days=1))
+    results = run_once(docs, clients, datetime.now(UTC) + timedelta(days=1))
+    (access,) = [r for r in results if r.kind == "AccessRequest"]
+    assert access.compliant, access.all_errors()
 
     allowed = {a for s in iam_policy()["Statement"] if s["Effect"] == "Allow" for a in s["Action"]}
     called = set(clients.calls)
@@ -376,3 +398,7 @@ def test_the_iam_policy_allows_every_aws_call_the_reconcilers_make(estate: Any) 
     missing = {call: IAM_FOR_CALL[call] - allowed for call in called if IAM_FOR_CALL[call] - allowed}
     assert missing == {}
     assert {"s3.DeleteObjects", "dynamodb.Query", "cloudtrail.DescribeTrails"} <= called
+    assert {"kms.DescribeKey", "s3.GetPublicAccessBlock", "s3.PutObject", "s3.ListObjectsV2"} <= called
+    # The package's puts name the key: SSE-KMS needs kms:GenerateDataKey on it, and reading it back kms:Decrypt.
+    (grant,) = [s for s in iam_policy()["Statement"] if s.get("Sid") == "AccessPackagesKey"]
+    assert {"kms:GenerateDataKey", "kms:Decrypt"} <= set(grant["Action"])
