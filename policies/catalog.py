@@ -192,7 +192,7 @@ class Control(_Model):
     kind: Literal["technical", "runtime", "organisational"]
     categories: list[str] = []
     rules: list[str] = []
-    runtime: list[Literal["RetentionPolicy", "AccessAuditPolicy", "ErasureRequest"]] = []
+    runtime: list[Literal["RetentionPolicy", "AccessAuditPolicy", "ErasureRequest", "AccessRequest"]] = []
     reason: str | None = None
 
     @model_validator(mode="after")
