@@ -65,7 +65,7 @@ def enforce(
         ),
     ] = None,
 ) -> None:
-    """Keep live data stores within RetentionPolicy, AccessAuditPolicy and ErasureRequest documents.
+    """Keep live data stores within RetentionPolicy, AccessAuditPolicy, ErasureRequest and AccessRequest documents.
 
     Exit codes: 0 every policy in compliance (or brought into it); 1 some could not be (or, with
     --dry-run or mode Audit, something is left to do); 2 bad input: nothing was changed.
