@@ -98,24 +98,33 @@ def evaluate(stack: Stack, rules: Iterable[Rule] | None = None) -> Result:
             coverage.not_applicable.append((res.urn, res.type, reason or ""))
             continue
         families: set[str] = set()
+        crashed = False
         for r in by_type.get(res.type, ()):
-            _run(r, res, stack, controls, findings)
-            if r.counts_as_coverage:
-                families.add(r.family)
+            # A rule that raised did not judge the resource: its fail-closed finding stands, but it
+            # is no evidence of coverage.
+            if _run(r, res, stack, controls, findings):
+                if r.counts_as_coverage:
+                    families.add(r.family)
+            else:
+                crashed = True
         for r in generic:
             if r.applies is not None and not r.applies(res, stack):
                 continue
-            _run(r, res, stack, controls, findings)
-            if r.counts_as_coverage and r.applies is not None:
+            if not _run(r, res, stack, controls, findings):
+                crashed = True
+            elif r.counts_as_coverage and r.applies is not None:
                 # A rule over every type (RES-004's text scan) is no evidence that anything knew the type.
                 families.add(r.family)
         if status == EVALUATED:
             if families:
                 coverage.evaluated.append((res.urn, res.type, tuple(sorted(families))))
             else:
-                coverage.not_evaluated.append(
-                    (res.urn, res.type, f"no rule of this check applies to {res.type}")
+                reason = (
+                    "every rule that applies to it failed (see its 'could not be checked' findings)"
+                    if crashed
+                    else f"no rule of this check applies to {res.type}"
                 )
+                coverage.not_evaluated.append((res.urn, res.type, reason))
         elif status == NOT_APPLICABLE:
             coverage.not_applicable.append((res.urn, res.type, reason or ""))
         else:
@@ -139,7 +148,8 @@ def _run(
     stack: Stack,
     controls: dict[str, tuple[str, ...]],
     findings: list[Finding],
-) -> None:
+) -> bool:
+    """Run one rule on one resource; False when it raised (recorded as a fail-closed finding)."""
     try:
         for v in r.check(res, stack):
             target = v.resource or res
@@ -174,3 +184,5 @@ def _run(
                 error=True,
             )
         )
+        return False
+    return True

@@ -655,3 +655,20 @@ def test_a_preview_takes_default_tags_from_the_stack_config_and_records_it():
         "aws:s3/bucket:Bucket", "b", {"bucket": "b"}, provider=f"{PROJECT}::pulumi:providers:aws::mine::x"
     )
     assert evaluate(build(other, config=config)).declarations == []
+
+
+def test_a_rule_that_raised_is_no_evidence_of_coverage(monkeypatch):
+    import dataclasses
+
+    from policies.registry import all_rules
+
+    def boom(res: Any, stack: Any) -> Any:
+        raise RuntimeError("boom")
+
+    rules = [dataclasses.replace(r, func=boom) for r in all_rules().values()]
+    cn = on("cn-north-1")
+    result = evaluate(build(cn, res("aws:s3/bucket:Bucket", "b", {"bucket": "b"}, provider=ref(cn))), rules)
+    assert all(f.error for f in result.findings)
+    assert not result.coverage.evaluated
+    reasons = {u.rsplit("::", 1)[-1]: r for u, _, r in result.coverage.not_evaluated}
+    assert reasons["b"] == "every rule that applies to it failed (see its 'could not be checked' findings)"
