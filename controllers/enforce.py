@@ -58,6 +58,13 @@ def select_regions(docs: list[Document], regions: Iterable[str], allowed: tuple[
     kept: list[Document] = []
     for doc in docs:
         stores = [s for s in doc.spec.data_stores if _store_region(s) in wanted]
+        if doc.kind == "AccessRequest" and stores and len(stores) != len(doc.spec.data_stores):
+            # A package of some of the subject's stores would be marked complete: never split one.
+            raise InputError(
+                f"document {doc.index} ({doc.ref}): spec.dataStores: some are outside --region "
+                f"{', '.join(sorted(wanted))}; an access package holds every store: run it without --region",
+                source=doc.source,
+            )
         if stores:
             spec = doc.spec.model_copy(update={"data_stores": stores})
             kept.append(doc.model_copy(update={"spec": spec}))

@@ -365,3 +365,64 @@ def test_residency_enforce_delivers_and_prints_the_digest(estate: Estate, tmp_pa
     sha = out["evidence"]["packageSha256"]
     manifest = out["evidence"]["package"]["manifest"].removeprefix(f"s3://{OUT}/")
     assert hashlib.sha256(estate.s3.get_object(Bucket=OUT, Key=manifest)["Body"].read()).hexdigest() == sha
+
+
+def test_a_run_cut_short_before_the_marker_is_not_complete_and_the_next_run_finishes_the_same_package(
+    estate: Estate,
+) -> None:
+    from botocore.exceptions import ClientError
+
+    seeded = populate(estate)
+
+    def wrap(service: str, client: Any) -> Any:
+        if service != "s3":
+            return client
+
+        class Cut:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(client, name)
+
+            def put_object(self, **kwargs: Any) -> Any:
+                if kwargs["Key"].endswith("manifest.json"):
+                    raise ClientError({"Error": {"Code": "AccessDenied", "Message": "cut"}}, "PutObject")
+                return client.put_object(**kwargs)
+
+        return Cut()
+
+    clients = ClientFactory(endpoint_url=estate.url, retry=RetryPolicy(sleep=no_sleep), wrap=wrap)
+    cut = reconcile_access(
+        spec_of(request(seeded["key"])), name="access-user-1", clients=clients, now=datetime.now(UTC)
+    )
+    assert not cut.compliant and not cut.evidence and cut.condition()["reason"] == "Error"
+    partial = package_objects(estate)
+    assert partial and not any(k.endswith(("_COMPLETE.json", "manifest.json")) for k in partial)
+
+    done, _ = run(estate, request(seeded["key"]))
+    assert done.compliant and done.evidence["alreadyDelivered"] is False
+    listed = package_objects(estate)
+    assert (
+        set(partial) < set(listed) and len(listed) == len(partial) + 2
+    )  # the same keys, plus manifest and marker
+
+
+def test_an_access_request_is_never_split_by_region(estate: Estate) -> None:
+    from controllers.documents import load_text
+    from controllers.enforce import select_regions
+    from policies.errors import InputError
+
+    doc = request("arn:aws-cn:kms:cn-north-1:123456789012:key/k1")
+    doc["spec"]["dataStores"][1]["dynamodb"]["region"] = "cn-northwest-1"
+    docs = load_text(yaml.safe_dump(doc), source="a.yaml", settings=Settings())
+    with pytest.raises(InputError, match="an access package holds every store"):
+        select_regions(docs, ["cn-north-1"], ("cn-north-1", "cn-northwest-1"))
+    assert select_regions(docs, ["cn-north-1", "cn-northwest-1"], ("cn-north-1", "cn-northwest-1")) == docs
+
+
+def test_the_package_root_is_one_per_request_and_subject() -> None:
+    from controllers.access_package import package_id
+
+    assert package_id("uid-1", "user-1") == package_id("uid-1", "user-1")
+    assert (
+        len({package_id("uid-1", "user-1"), package_id("uid-2", "user-1"), package_id("uid-1", "user-10")})
+        == 3
+    )
