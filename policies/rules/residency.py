@@ -566,7 +566,8 @@ def copies_in_territory(res: Resource, stack: Stack) -> Iterator[Violation]:
     The resource's own region is RES-001's concern (and is not repeated here for data stores); this
     rule looks at where the copies it declares end up.
     """
-    if res.type in DATA_STORES and not stack.settings.category_of(res.tags).in_territory:
+    classified_store = res.type in DATA_STORES or res.type in _SNAPSHOT_COPIES
+    if classified_store and not stack.settings.category_of(res.tags).in_territory:
         return
     check = _COPY_CHECKS.get(res.type)
     if check is None:

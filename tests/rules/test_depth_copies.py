@@ -58,6 +58,14 @@ CASES = [
         PASS,
     ),
     (
+        "snapshot-copy-of-non-personal-data",
+        one(
+            "aws:rds/snapshotCopy:SnapshotCopy",
+            {"destinationRegion": "us-west-2", "tags": {"data-category": "non-personal"}},
+        ),
+        PASS,
+    ),
+    (
         "snapshot-copy-unknown",
         one("aws:rds/snapshotCopy:SnapshotCopy", {"destinationRegion": U}),
         unknown("destinationRegion"),
