@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 import pytest
 from audit_estate import ACCOUNT, Deployer, export
+from honesty import no_crash
 from typer.testing import CliRunner
 
 from policies.audit import run_audit
@@ -158,6 +159,7 @@ def test_the_audit_finds_exactly_the_drift(moto_url: str, drifted: dict) -> None
 
 def test_drift_against_the_reference_export(moto_url: str, drifted: dict) -> None:
     run = run_audit(endpoint_url=moto_url, against=drifted["export"], progress=False)
+    no_crash(run.result)
     drift = {(f.rule, f.name) for f in run.result.findings if f.rule.startswith("DRIFT-")}
     assert drift == {
         ("DRIFT-001", OUTSIDE),
@@ -196,6 +198,7 @@ def test_every_format_shows_the_drift_and_exits_1(moto_url: str, drifted: dict, 
     )
     assert result.exit_code == 1, result.output
     assert "DRIFT-001" in result.stdout
+    assert "could not be checked: rule" not in result.stdout, "a rule raised during the audit"
     if fmt == "json":
         doc = json.loads(result.stdout)
         assert {"summary", "findings", "coverage", "declarations", "notices", "drift"} <= set(doc)
