@@ -556,12 +556,15 @@ def _short(text: str, limit: int = 120) -> str:
     severity=Severity.CRITICAL,
     types=COPY_TYPES,
     remediation=(
-        "Point every replica, replication rule, backup copy, log subscription and delivery stream at a "
-        "destination in cn-north-1 or cn-northwest-1 (partition aws-cn), or remove it."
+        "Point every replica, replication rule, backup or snapshot copy, log subscription, delivery stream, SNS "
+        "subscription, EventBridge target, pipe or API destination, table export and DMS target at a "
+        "destination in cn-north-1 or cn-northwest-1 (partition aws-cn, an AWS endpoint *.amazonaws.com.cn), "
+        "or remove it."
     ),
 )
 def copies_in_territory(res: Resource, stack: Stack) -> Iterator[Violation]:
-    """Every declared copy of the data (replica, replication, backup copy, stream) stays in territory.
+    """Every declared copy of the data (replica, replication, backup or snapshot copy, stream, subscription,
+    event target, export, migration target) stays in territory, and no channel sends it in cleartext.
 
     The resource's own region is RES-001's concern (and is not repeated here for data stores); this
     rule looks at where the copies it declares end up.
