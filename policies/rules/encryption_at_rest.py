@@ -289,6 +289,12 @@ def _mq_broker(res: Resource, stack: Stack) -> Declared:
     return Declared(True, _get(res, "encryptionOptions", "kmsKeyId") or None)
 
 
+def _mq_can_use_cmk(res: Resource) -> bool:
+    """Amazon MQ for RabbitMQ encrypts with an AWS owned key only: no key to choose, nothing to judge."""
+    engine = res.props.get("engineType")
+    return not (isinstance(engine, str) and engine.lower() == "rabbitmq")
+
+
 def _ssm_parameter(res: Resource, stack: Stack) -> Declared:
     kind = res.props.get("type")
     if kind is UNKNOWN:
@@ -575,6 +581,7 @@ AT_REST: dict[str, AtRest] = {
         "is encrypted only with an AWS owned key (encryptionOptions.useAwsOwnedKey defaults to true)",
         "the AWS managed key aws/mq",
         "encryptionOptions {useAwsOwnedKey: false, kmsKeyId}",
+        applies=_mq_can_use_cmk,
     ),
     SSM_PARAMETER: AtRest(
         _ssm_parameter,

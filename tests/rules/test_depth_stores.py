@@ -76,7 +76,9 @@ ENC002 = [
         one("aws:msk/cluster:Cluster", {"encryptionInfo": {"encryptionAtRestKmsKeyArn": U}}),
         unknown("not known until apply"),
     ),
-    ("mq-aws-owned", one("aws:mq/broker:Broker", {"engineType": "RabbitMQ"}), fail("useAwsOwnedKey")),
+    ("mq-aws-owned", one("aws:mq/broker:Broker", {"engineType": "ActiveMQ"}), fail("useAwsOwnedKey")),
+    # RabbitMQ brokers can only use an AWS owned key: nothing the program could choose.
+    ("mq-rabbitmq-not-judged", one("aws:mq/broker:Broker", {"engineType": "RabbitMQ"}), PASS),
     (
         "mq-cmk",
         one("aws:mq/broker:Broker", {"encryptionOptions": {"useAwsOwnedKey": False, "kmsKeyId": KEY}}),
