@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 
@@ -175,7 +176,6 @@ def test_crds_are_structural_with_status_and_printer_columns(kind: str) -> None:
 
 def test_crd_validation_agrees_with_the_models_on_examples() -> None:
     """Every example document validates against its CRD schema (jsonschema, Draft 4 subset)."""
-    jsonschema = pytest.importorskip("jsonschema")
     for raw in yaml.safe_load_all(EXAMPLES.read_text()):
         schema = yaml.safe_load(crds.render(raw["kind"]))["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
         jsonschema.Draft4Validator(schema).validate(raw)
@@ -193,7 +193,6 @@ def test_a_result_status_validates_against_the_crd_status_schema() -> None:
 
     from controllers.results import ReconcileResult, StoreResult
 
-    jsonschema = pytest.importorskip("jsonschema")
     result = ReconcileResult(
         "ErasureRequest", "e", "t", started=datetime.now(UTC), finished=datetime.now(UTC)
     )

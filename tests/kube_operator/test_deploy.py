@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 
@@ -76,8 +77,8 @@ def one(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:
 
 
 def test_every_manifest_validates_against_the_kubernetes_schemas() -> None:
-    kv = pytest.importorskip("kubernetes_validate.utils")
-    jsonschema = pytest.importorskip("jsonschema")
+    import kubernetes_validate.utils as kv
+
     definitions = crds()
     assert {d["spec"]["names"]["kind"] for d in definitions} == {
         "RetentionPolicy",
@@ -103,7 +104,6 @@ def test_every_manifest_validates_against_the_kubernetes_schemas() -> None:
 
 
 def test_example_custom_resources_validate_against_the_deployed_crds() -> None:
-    jsonschema = pytest.importorskip("jsonschema")
     schemas = {
         d["spec"]["names"]["kind"]: d["spec"]["versions"][0]["schema"]["openAPIV3Schema"] for d in crds()
     }
