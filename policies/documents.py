@@ -104,6 +104,9 @@ def parse_document(raw: Any) -> list[Statement] | MalformedDocument | Any:
             doc = json.loads(raw)
         except ValueError:
             return MalformedDocument("not valid JSON")
+        except RecursionError:
+            # IAM caps a policy at a few KB; a document nested this deep is not a policy AWS accepts.
+            return MalformedDocument("nested too deeply to be a policy document")
         may_hold_unknown = UNKNOWN_SENTINEL in raw
         if may_hold_unknown:
             from policies.sources.state import normalize

@@ -758,3 +758,11 @@ def test_acc003_lambda_permission_principal_from_the_graph(deps, expected):
         "Permission 'invoke': principal is not known until apply, so it may be everyone ('*'): it does not come "
         f"from exactly one role or user of this stack; {AT_APPLY}"
     )
+
+
+def test_a_policy_nested_too_deep_is_malformed_not_a_crash():
+    from policies.documents import MalformedDocument
+
+    parsed = parse_document('{"Statement": ' + "[" * 5000 + "]" * 5000 + "}")
+    assert isinstance(parsed, MalformedDocument)
+    assert parsed.reason == "nested too deeply to be a policy document"
