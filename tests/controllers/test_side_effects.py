@@ -9,6 +9,9 @@ CONTROLLERS = Path(__file__).resolve().parents[2] / "controllers"
 WRITES = ("put_", "delete_", "update_", "batch_write_item", "create_", "restore_", "copy_object")
 # s3_sweep.delete_versions is called only by actions; demo.py seeds the embedded AWS it starts itself.
 ALLOWED = {"actions.py", "s3_sweep.py", "demo.py"}
+#: An AccessRequest's package writer puts objects under the package root, and nothing else: it never
+#: deletes or configures anything, and never writes to a data store.
+ONLY = {"access_package.py": {"put_object"}}
 
 
 def test_no_module_but_actions_calls_a_write_api() -> None:
@@ -19,12 +22,14 @@ def test_no_module_but_actions_calls_a_write_api() -> None:
         for node in ast.walk(ast.parse(path.read_text())):
             func = node.func if isinstance(node, ast.Call) else None
             if isinstance(func, ast.Attribute) and func.attr.startswith(WRITES):
-                offenders.append(f"{path.name}:{node.lineno}: .{func.attr}()")
+                if func.attr not in ONLY.get(path.name, ()):
+                    offenders.append(f"{path.name}:{node.lineno}: .{func.attr}()")
             # boto3 methods are also passed uncalled to the retry helper: call(retry, client.put_x, ...)
             if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "call" and len(node.args) > 1:
                 target = node.args[1]
                 if isinstance(target, ast.Attribute) and target.attr.startswith(WRITES):
-                    offenders.append(f"{path.name}:{node.lineno}: call(.., {target.attr})")
+                    if target.attr not in ONLY.get(path.name, ()):
+                        offenders.append(f"{path.name}:{node.lineno}: call(.., {target.attr})")
     assert offenders == []
 
 
