@@ -283,10 +283,16 @@ def _put(
     """One SSE-KMS put with the named key; the ETag, or None (an error in `out`)."""
     if checksum is None:
         checksum = base64.b64encode(hashlib.sha256(body).digest()).decode("ascii")
+
+    def put_object(**kwargs: Any) -> Any:
+        if hasattr(body, "seek"):
+            body.seek(0)  # a retried put sends the whole body again
+        return client.put_object(**kwargs)
+
     try:
         answer = call(
             clients.retry,
-            client.put_object,
+            put_object,
             Bucket=package.bucket,
             Key=package.root + key,
             Body=body,

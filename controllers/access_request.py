@@ -26,7 +26,7 @@ The other half of a data-subject request (`ErasureRequest` deletes; this one han
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from controllers.access_package import MAX_OBJECT_BYTES, ItemsFile, ObjectEntry, Package, deliver, package_id
@@ -71,10 +71,20 @@ class DeliveryCheck:
     key_arn: str | None = None
 
 
+#: How far `verifiedBy.at` may be ahead of this clock (another machine's clock may run ahead).
+CLOCK_SKEW = timedelta(minutes=5)
+
+
 def check_delivery(spec: AccessRequestSpec, clients: ClientFactory, settings: Settings) -> DeliveryCheck:
-    """Is `deliverTo` inside the territory, private and encrypted with a customer-managed key? Reads only."""
+    """Is `deliverTo` inside the territory, private and encrypted with a customer-managed key? Reads only.
+    (And was the identity verified before now: a verification in the future is no record of one.)"""
     target = spec.deliver_to
     check = DeliveryCheck()
+    if spec.verified_by.at > datetime.now(UTC) + CLOCK_SKEW:
+        check.problems.append(
+            f"verifiedBy.at: {_iso(spec.verified_by.at)} is in the future; record when the identity was verified"
+        )
+        return check
     s3 = clients.client("s3", target.region)
     where = f"s3://{target.bucket}"
     try:

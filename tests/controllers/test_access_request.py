@@ -426,3 +426,50 @@ def test_the_package_root_is_one_per_request_and_subject() -> None:
         len({package_id("uid-1", "user-1"), package_id("uid-2", "user-1"), package_id("uid-1", "user-10")})
         == 3
     )
+
+
+def test_a_verification_in_the_future_is_refused_before_anything_is_read() -> None:
+    from controllers.access_request import check_delivery
+
+    doc = request("arn:aws-cn:kms:cn-north-1:123456789012:key/k1")
+    doc["spec"]["verifiedBy"]["at"] = "2999-01-01T00:00:00Z"
+    clients = ClientFactory(endpoint_url="http://127.0.0.1:9")  # never called
+    (problem,) = check_delivery(spec_of(doc), clients, Settings()).problems
+    assert problem.startswith("verifiedBy.at: 2999-01-01T00:00:00Z is in the future")
+    assert clients.total_calls() == 0
+
+
+def test_a_put_retried_after_a_throttle_sends_the_whole_object_again(estate: Estate) -> None:
+    from botocore.exceptions import ClientError
+
+    seeded = populate(estate)
+    throttled: list[str] = []
+
+    def wrap(service: str, client: Any) -> Any:
+        if service != "s3":
+            return client
+
+        class Throttled:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(client, name)
+
+            def put_object(self, **kwargs: Any) -> Any:
+                if "/objects/" in kwargs["Key"] and kwargs["Key"] not in throttled:
+                    throttled.append(kwargs["Key"])
+                    kwargs["Body"].read()  # the first attempt consumed the body, then S3 said slow down
+                    error = {"Error": {"Code": "SlowDown"}, "ResponseMetadata": {"HTTPStatusCode": 503}}
+                    raise ClientError(error, "PutObject")
+                return client.put_object(**kwargs)
+
+        return Throttled()
+
+    clients = ClientFactory(endpoint_url=estate.url, retry=RetryPolicy(sleep=no_sleep), wrap=wrap)
+    result = reconcile_access(
+        spec_of(request(seeded["key"])), name="access-user-1", clients=clients, now=datetime.now(UTC)
+    )
+    assert result.compliant and len(throttled) == 3
+    root = result.evidence["package"]["location"].removeprefix(f"s3://{OUT}/")
+    manifest = json.loads(estate.s3.get_object(Bucket=OUT, Key=root + "manifest.json")["Body"].read())
+    for entry in (e for e in manifest["entries"] if e["type"] == "object"):
+        body = estate.s3.get_object(Bucket=OUT, Key=root + entry["packageKey"])["Body"].read()
+        assert body == seeded["current"][entry["key"]]
