@@ -473,3 +473,58 @@ def test_a_put_retried_after_a_throttle_sends_the_whole_object_again(estate: Est
     for entry in (e for e in manifest["entries"] if e["type"] == "object"):
         body = estate.s3.get_object(Bucket=OUT, Key=root + entry["packageKey"])["Body"].read()
         assert body == seeded["current"][entry["key"]]
+
+
+# --- the CRD accepts and refuses what the model does ---------------------------------------------------
+
+_CEL_NOT_AWS_MANAGED = "!self.kmsKeyArn.contains(':alias/aws/')"
+
+
+def _cel(validator: Any, rules: Any, instance: Any, schema: Any) -> Any:
+    import jsonschema
+
+    for rule in rules:
+        if rule["rule"] == _CEL_NOT_AWS_MANAGED:
+            if isinstance(instance, dict) and ":alias/aws/" in str(instance.get("kmsKeyArn", "")):
+                yield jsonschema.ValidationError(rule["message"])
+        elif "{subjectId}" not in rule["rule"]:  # keyPrefix's rule: test_crd_patterns.py emulates it
+            raise AssertionError(f"no emulation for CEL rule {rule['rule']!r}")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("kmsKeyArn", "arn:aws-cn:kms:cn-north-1:123456789012:key/0d4c6d2e-7b1a-4a8e-9a51-3c2f1e5b8a77"),
+        ("kmsKeyArn", "arn:aws-cn:kms:cn-north-1:123456789012:alias/access-packages"),
+        ("kmsKeyArn", "arn:aws-cn:kms:cn-north-1:123456789012:alias/aws/s3"),
+        ("kmsKeyArn", "arn:aws-cn:kms:cn-north-1:123456789012:key/k1\n"),
+        ("kmsKeyArn", "arn:aws-cn:kms:cn-north-1:12345678901:key/k1"),
+        ("kmsKeyArn", "arn:aws-cn:kms:cn-north-1:123456789012:key/*"),
+        ("kmsKeyArn", "alias/access-packages"),
+        ("prefix", "access/"),
+        ("prefix", "access"),
+        ("prefix", "a*/"),
+        ("by", "privacy-desk (ticket PRIV-1042)"),
+        ("by", "desk\n"),
+        ("by", ""),
+    ],
+)
+def test_the_crd_and_the_model_agree(field: str, value: str) -> None:
+    import jsonschema
+    from test_crd_patterns import _go_pattern
+
+    from controllers import crds
+
+    doc = request("arn:aws-cn:kms:cn-north-1:123456789012:key/k1")["spec"]
+    (doc["verifiedBy"] if field == "by" else doc["deliverTo"])[field] = value
+    schema = yaml.safe_load(crds.render("AccessRequest"))["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    api_server = jsonschema.validators.extend(
+        jsonschema.Draft4Validator, {"pattern": _go_pattern, "x-kubernetes-validations": _cel}
+    )
+    crd_accepts = api_server(schema["properties"]["spec"]).is_valid(doc)
+    try:
+        AccessRequestSpec.model_validate(doc)
+        model_accepts = True
+    except ValidationError:
+        model_accepts = False
+    assert crd_accepts == model_accepts
