@@ -223,6 +223,8 @@ class Delivery:
     files: int = 0
     already_complete: bool = False
     completed_at: str | None = None
+    #: The manifest's totals: objects, items, bytes.
+    totals: dict[str, int] = field(default_factory=dict)
 
 
 # --- the writer: every put of an AccessRequest is in this section ----------------------------------
@@ -267,7 +269,12 @@ def deliver(package: Package, clients: ClientFactory, out: StoreResult) -> Deliv
         f"({package.size} bytes) to {package.location}, encrypted with {package.key_arn}; listed back "
         f"and compared with the manifest (sha256 {digest})"
     )
-    return Delivery(digest, package.root + MANIFEST, len(expected), False, completed)
+    totals = {
+        "objects": len(package.objects),
+        "items": package.count - len(package.objects),
+        "bytes": package.size,
+    }
+    return Delivery(digest, package.root + MANIFEST, len(expected), False, completed, totals)
 
 
 def _put(
@@ -398,6 +405,11 @@ def _listing_matches(
     return not (missing or extra or differ)
 
 
+def delivered(package: Package, clients: ClientFactory, out: StoreResult) -> Delivery | None:
+    """The package, when it was already delivered (read-only: a dry run asks this instead of `deliver`)."""
+    return _completed(clients.client("s3", package.region), clients, package, out)
+
+
 def _completed(client: Any, clients: ClientFactory, package: Package, out: StoreResult) -> Delivery | None:
     """A package already delivered (its marker is there): checked again, never written twice."""
     try:
@@ -411,7 +423,8 @@ def _completed(client: Any, clients: ClientFactory, package: Package, out: Store
         marker = json.loads(raw["Body"].read())
         manifest = call(clients.retry, client.get_object, Bucket=package.bucket, Key=package.root + MANIFEST)
         data = manifest["Body"].read()
-        files = json.loads(data)["files"]
+        body = json.loads(data)
+        files, totals = body["files"], body["totals"]
     except Exception as exc:  # noqa: BLE001 - a damaged package is reported, never rewritten
         out.error(f"the delivered package {package.location} cannot be read back ({type(exc).__name__})")
         return None
@@ -426,4 +439,4 @@ def _completed(client: Any, clients: ClientFactory, package: Package, out: Store
     out.actions.append(
         f"the package at {package.location} was already delivered (sha256 {digest}); nothing written"
     )
-    return Delivery(digest, package.root + MANIFEST, len(expected), True, marker.get("completedAt"))
+    return Delivery(digest, package.root + MANIFEST, len(expected), True, marker.get("completedAt"), totals)

@@ -29,7 +29,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from controllers.access_package import MAX_OBJECT_BYTES, ItemsFile, ObjectEntry, Package, deliver, package_id
+from controllers.access_package import (
+    MAX_OBJECT_BYTES,
+    ItemsFile,
+    ObjectEntry,
+    Package,
+    deliver,
+    delivered,
+    package_id,
+)
 from controllers.actions import Progress
 from controllers.aws import ClientFactory, call, error_code
 from controllers.models import (
@@ -189,10 +197,10 @@ class AccessResult(ReconcileResult):
         if self.over_limit and not self.all_errors():
             out.update(status="False", reason=OVER_LIMIT, message=self.over_limit[:1024])
         elif out["status"] == "True":
-            sha = self.evidence.get("packageSha256", "")
+            package = self.evidence.get("package", {})
             out["message"] = (
-                f"package delivered to {self.evidence.get('package', {}).get('location', '?')}: "
-                f"{self.total('examined')} object(s) and item(s), sha256 {sha}"
+                f"package delivered to {package.get('location', '?')}: {package.get('objects', 0)} object(s), "
+                f"{package.get('items', 0)} item(s), sha256 {self.evidence.get('packageSha256', '')}"
             )[:1024]
         return out
 
@@ -243,6 +251,64 @@ def reconcile_access(
         root=root,
         key_arn=check.key_arn,
     )
+    # Completed once: a package already delivered is checked again (read-only) and nothing is read or written.
+    done = delivered(package, clients, delivery)
+    if done is None and not delivery.errors:
+        _plan(spec, clients, result, package, progress)
+        limits = spec.limits
+        too_big = [o for o in package.objects if o.size > MAX_OBJECT_BYTES]
+        if package.count > limits.max_items or package.size > limits.max_bytes or too_big:
+            result.over_limit = (
+                f"the subject has {package.count} object(s) and item(s), {package.size} bytes; the limits are "
+                f"{limits.max_items} and {limits.max_bytes} bytes"
+                + (f" (and {too_big[0].key} is larger than one PutObject can deliver)" if too_big else "")
+                + ": no package was written; raise spec.limits or split the request by store"
+            )
+            delivery.findings.append(result.over_limit)
+        elif result.all_errors():
+            delivery.error("a data store could not be read completely; no package was written")
+        elif dry_run:
+            delivery.pending = package.count
+            delivery.actions.append(
+                f"would deliver {len(package.objects)} object(s) and {package.count - len(package.objects)} "
+                f"item(s) ({package.size} bytes) to {package.location}, encrypted with {package.key_arn}"
+            )
+        else:
+            done = deliver(package, clients, delivery)
+    result.stores.append(delivery)
+    if done is not None and done.sha256 is not None and not delivery.errors:
+        result.evidence = {
+            "subjectId": spec.subject_id,
+            "verifiedBy": package.verified_by,
+            "packageSha256": done.sha256,
+            "package": {
+                "location": package.location,
+                "manifest": f"s3://{package.bucket}/{done.manifest_key}",
+                "kmsKeyArn": package.key_arn,
+                "files": done.files,
+                **done.totals,
+                "format": "controllers/access_package.py",
+            },
+            "alreadyDelivered": done.already_complete,
+            "completedAt": done.completed_at,
+            "started": result.started.isoformat(),
+        }
+    result.finished = datetime.now(UTC)
+    if spec.deadline is not None and not result.compliant and now > spec.deadline:
+        result.findings.append(
+            f"past the deadline {spec.deadline.isoformat()} and the package is not delivered"
+        )
+    return result
+
+
+def _plan(
+    spec: AccessRequestSpec,
+    clients: ClientFactory,
+    result: AccessResult,
+    package: Package,
+    progress: Progress | None,
+) -> None:
+    """Read every store (reads only): the package's objects and items, a StoreResult per store."""
     labels: set[str] = set()
     for store in spec.data_stores:
         if store.s3 is not None:
@@ -260,53 +326,6 @@ def reconcile_access(
                 _plan_dynamodb(store.dynamodb, spec.subject_id, clients, out, package)  # type: ignore[arg-type]
         except Exception as exc:  # noqa: BLE001 - reported per store; nothing is written after it
             out.error(f"{error_code(exc) or type(exc).__name__}: {exc}")
-    result.stores.append(delivery)
-
-    limits = spec.limits
-    too_big = [o for o in package.objects if o.size > MAX_OBJECT_BYTES]
-    if package.count > limits.max_items or package.size > limits.max_bytes or too_big:
-        result.over_limit = (
-            f"the subject has {package.count} object(s) and item(s), {package.size} bytes; the limits are "
-            f"{limits.max_items} and {limits.max_bytes} bytes"
-            + (f" (and {too_big[0].key} is larger than one PutObject can deliver)" if too_big else "")
-            + ": no package was written; raise spec.limits or split the request by store"
-        )
-        delivery.findings.append(result.over_limit)
-    elif result.all_errors():
-        delivery.error("a data store could not be read completely; no package was written")
-    elif dry_run:
-        delivery.pending = package.count
-        delivery.actions.append(
-            f"would deliver {len(package.objects)} object(s) and {package.count - len(package.objects)} "
-            f"item(s) ({package.size} bytes) to {package.location}, encrypted with {package.key_arn}"
-        )
-    else:
-        done = deliver(package, clients, delivery)
-        if done.sha256 is not None and not delivery.errors:
-            result.evidence = {
-                "subjectId": spec.subject_id,
-                "verifiedBy": package.verified_by,
-                "packageSha256": done.sha256,
-                "package": {
-                    "location": package.location,
-                    "manifest": f"s3://{package.bucket}/{done.manifest_key}",
-                    "kmsKeyArn": package.key_arn,
-                    "files": done.files,
-                    "objects": len(package.objects),
-                    "items": package.count - len(package.objects),
-                    "bytes": package.size,
-                    "format": "controllers/access_package.py",
-                },
-                "alreadyDelivered": done.already_complete,
-                "completedAt": done.completed_at,
-                "started": result.started.isoformat(),
-            }
-    result.finished = datetime.now(UTC)
-    if spec.deadline is not None and not result.compliant and now > spec.deadline:
-        result.findings.append(
-            f"past the deadline {spec.deadline.isoformat()} and the package is not delivered"
-        )
-    return result
 
 
 def _iso(when: datetime) -> str:

@@ -171,6 +171,18 @@ def test_the_package_holds_every_current_object_and_item_of_the_subject_and_noth
     assert again.compliant and again.evidence["packageSha256"] == evidence["packageSha256"]
     assert again.evidence["alreadyDelivered"] is True
     assert clients.calls["s3.PutObject"] == 0 and package_objects(estate).keys() == listed.keys()
+    assert (
+        clients.calls["dynamodb.Query"] == 0 and clients.calls["s3.ListObjectVersions"] == 0
+    )  # no store read
+    assert again.evidence["package"] == evidence["package"]
+    # Completed once: neither a dry run nor data grown past the limits makes it undelivered.
+    estate.s3.put_object(Bucket=UPLOADS, Key="users/user-1/new.jpg", Body=b"later")
+    for later in (
+        run(estate, request(seeded["key"]), dry_run=True)[0],
+        run(estate, request(seeded["key"], limits={"maxItems": 1}))[0],
+    ):
+        assert later.compliant and later.evidence["packageSha256"] == evidence["packageSha256"]
+    assert package_objects(estate).keys() == listed.keys()
 
 
 def test_a_dry_run_writes_nothing(estate: Estate) -> None:
