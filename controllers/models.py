@@ -619,7 +619,9 @@ class AccessRequestSpec(Model):
     verified_by: Verification = Field(
         description="Who verified the requester's identity and when; the request refuses to run without it.",
     )
-    deadline: datetime | None = Field(default=None, description="When the package must be delivered (RFC 3339).")
+    deadline: datetime | None = Field(
+        default=None, description="When the package must be delivered (RFC 3339)."
+    )
     limits: PackageLimits = Field(
         default_factory=PackageLimits, description="Bounds on the package; over them nothing is written."
     )
