@@ -321,16 +321,16 @@ def bucket_outside_the_declared_region(estate: Estate, seeded: dict[str, Any]) -
 
 
 @pytest.mark.parametrize(
-    ("breach", "message"),
+    ("breach", "message", "field"),
     [
-        (aws_managed, "AWS-managed key"),
-        (public_access_partly_off, "RestrictPublicBuckets off"),
-        (no_public_access_block, "not fully on"),
-        (bucket_outside_the_declared_region, "is in cn-northwest-1, not in cn-north-1"),
+        (aws_managed, "AWS-managed key", "kmsKeyArn"),
+        (public_access_partly_off, "RestrictPublicBuckets off", "bucket"),
+        (no_public_access_block, "not fully on", "bucket"),
+        (bucket_outside_the_declared_region, "is in cn-northwest-1, not in cn-north-1", "region"),
     ],
 )
 def test_an_unsafe_delivery_is_refused_before_anything_is_read_or_written(
-    estate: Estate, breach: Any, message: str, tmp_path: Path
+    estate: Estate, breach: Any, message: str, field: str, tmp_path: Path
 ) -> None:
     seeded = populate(estate)
     breach(estate, seeded)
@@ -342,24 +342,24 @@ def test_an_unsafe_delivery_is_refused_before_anything_is_read_or_written(
         clients.calls["s3.GetObject"] == clients.calls["dynamodb.Query"] == clients.calls["s3.PutObject"] == 0
     )
 
-    if breach is aws_managed:  # and `residency enforce` exits 2 (the operator: InvalidSpec)
-        path = tmp_path / "access.yaml"
-        path.write_text(yaml.safe_dump(request(seeded["key"])))
-        args = [
-            sys.executable,
-            "-m",
-            "policies.cli",
-            "enforce",
-            "--once",
-            "--endpoint-url",
-            estate.url,
-            "-f",
-            str(path),
-        ]
-        proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
-        assert proc.returncode == 2, proc.stderr
-        assert "document 1 (AccessRequest/access-user-1): spec.deliverTo.kmsKeyArn" in proc.stderr
-        assert "nothing was read or written" in proc.stderr
+    # and `residency enforce` exits 2 (the operator: InvalidSpec), with one line naming the field
+    path = tmp_path / "access.yaml"
+    path.write_text(yaml.safe_dump(request(seeded["key"])))
+    args = [
+        sys.executable,
+        "-m",
+        "policies.cli",
+        "enforce",
+        "--once",
+        "--endpoint-url",
+        estate.url,
+        "-f",
+        str(path),
+    ]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert f"document 1 (AccessRequest/access-user-1): spec.deliverTo.{field}: " in proc.stderr
+    assert message in proc.stderr and "nothing was read or written" in proc.stderr
     assert package_objects(estate) == objects_before
 
 
