@@ -73,6 +73,8 @@ def arn_region(ref: Any) -> str | None:
 
 def find_key(stack: Stack, ref: str) -> Resource | None:
     """The key or alias resource of the stack that `ref` names (by arn, id, keyId or alias name)."""
+    if not isinstance(ref, str):
+        return None  # an object or a list names no key
     return stack.memo("kms.keys_by_reference", _index_keys).get(ref)
 
 

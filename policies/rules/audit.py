@@ -606,6 +606,8 @@ def _basic_selector_covers(selector: Any, target: DataTarget) -> tuple[Any, Any]
         covers = tri_any(_data_resource_covers(d, target) for d in as_list(resources))
     if read_write is UNKNOWN:
         return tri_all([covers, UNKNOWN]), tri_all([covers, UNKNOWN])
+    if read_write is not None and not isinstance(read_write, str):
+        return False, False  # not a ReadWriteType: it records nothing CloudTrail would honour
     return (
         tri_all([covers, _READS.get(read_write, False)]),
         tri_all([covers, _WRITES.get(read_write, False)]),

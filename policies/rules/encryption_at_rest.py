@@ -16,7 +16,7 @@ from policies import kms
 from policies.model import UNKNOWN, Resource, Severity
 from policies.references import AT_APPLY, referenced
 from policies.registry import Violation, rule, unknown
-from policies.s3 import bucket_view, first
+from policies.s3 import as_list, bucket_view, first
 from policies.stack import Stack
 from policies.tokens import (
     ATHENA_WORKGROUP,
@@ -337,7 +337,7 @@ def _eks(res: Resource, stack: Stack) -> Declared:
     resources = config.get("resources")
     if resources is UNKNOWN:
         return Declared(UNKNOWN, None)
-    if "secrets" not in (resources or []):
+    if "secrets" not in as_list(resources):
         return Declared(False, None)
     return Declared(True, _get(res, "encryptionConfig", "provider", "keyArn") or None)
 

@@ -614,7 +614,9 @@ def _classic_policy_problems(res: Resource) -> Iterator[Problem]:
         name, value = attribute.get("name"), attribute.get("value")
         if name is UNKNOWN or value is UNKNOWN:
             yield unknown(f"{res.label}: a {prop} entry is not known until apply; {fix}")
-        elif name == "Reference-Security-Policy" and value not in _CLASSIC_TLS12_POLICIES:
+        elif name == "Reference-Security-Policy" and (
+            not isinstance(value, str) or value not in _CLASSIC_TLS12_POLICIES
+        ):
             yield (
                 f"{res.label}: {prop} Reference-Security-Policy is {value!r}, which accepts TLS versions below "
                 f"1.2 (ELBSecurityPolicy-2016-08 allows TLS 1.0); {fix}"
@@ -847,7 +849,7 @@ def _viewer_problems(res: Resource) -> Iterator[Problem]:
             f"{res.label} uses the default CloudFront certificate (viewerCertificate.cloudfrontDefaultCertificate), "
             f"whose security policy accepts TLSv1; {fix}"
         )
-    elif minimum not in _CLOUDFRONT_MINIMUMS:
+    elif not isinstance(minimum, str) or minimum not in _CLOUDFRONT_MINIMUMS:
         shown = f"is {minimum!r}" if minimum else "is not set (TLSv1 by default)"
         yield (
             f"{res.label}: viewerCertificate.minimumProtocolVersion {shown}, which accepts TLS versions or ciphers "
@@ -895,6 +897,13 @@ def _origin_problems(res: Resource) -> Iterator[Problem]:
         if custom is UNKNOWN:
             yield unknown(f"{res.label}: the customOriginConfig of {where} is not known until apply")
             continue
+        if not isinstance(custom, dict):
+            yield (
+                f"{res.label}: the customOriginConfig of {where} is not an object ({custom!r}), so nothing says "
+                "CloudFront reaches it over TLS 1.2; set originProtocolPolicy 'https-only' with originSslProtocols "
+                "['TLSv1.2']"
+            )
+            continue
         policy = custom.get("originProtocolPolicy")
         if policy is UNKNOWN:
             yield unknown(
@@ -911,7 +920,7 @@ def _origin_problems(res: Resource) -> Iterator[Problem]:
                 f"{res.label}: {where}'s originSslProtocols are not known until apply; use ['TLSv1.2']"
             )
         else:
-            old = sorted(p for p in as_list(protocols) if p in _OLD_ORIGIN_PROTOCOLS)
+            old = sorted(p for p in as_list(protocols) if isinstance(p, str) and p in _OLD_ORIGIN_PROTOCOLS)
             if old:
                 yield (
                     f"{res.label}: {where} allows originSslProtocols {', '.join(old)}, older than TLS 1.2; set "

@@ -857,7 +857,7 @@ def _sns_subscription(res: Resource, stack: Stack) -> Iterator[Violation | None]
             yield copy.from_dependencies("the https `endpoint`", fix, "endpoint")
         else:
             yield _external_endpoint(copy, endpoint, "endpoint", fix)
-    elif protocol in _SNS_ARN_PROTOCOLS:
+    elif isinstance(protocol, str) and protocol in _SNS_ARN_PROTOCOLS:
         yield copy.arn(endpoint, f"{protocol} endpoint", fix, "endpoint")
     elif protocol in ("email", "email-json", "sms"):
         what = "the phone number" if protocol == "sms" else "the mailbox"

@@ -329,6 +329,9 @@ def _dynamodb_replicas(res: Resource, stack: Stack) -> Iterator[Problem]:
         if kms.is_aws_managed(ref):
             yield f"{res.label}: {what} uses the AWS managed key {ref!r}; {fix}"
             continue
+        if not isinstance(ref, str):
+            yield f"{res.label}: {what} has a kmsKeyArn that is not a key ARN ({ref!r}); {fix}"
+            continue
         key_region = kms.arn_region(ref)
         if key_region is None:
             found = kms.find_key(stack, ref)
