@@ -201,6 +201,13 @@ def build(
     for f in result.findings:
         findings_by.setdefault((f.rule, f.urn), []).append(f)
         names[f.urn] = f.name
+    # Types a typed rule of each family judges: a rule over every type with an `applies` predicate is
+    # counted on a resource only where its family ran and no typed rule of that family explains it
+    # (the result does not say which predicate held; under-claiming is the safe side).
+    typed: dict[str, set[str]] = {}
+    for r in rules.values():
+        if r.types is not None and r.counts_as_coverage:
+            typed.setdefault(r.family, set()).update(r.types)
     rule_views: dict[str, RuleView] = {}
     for rule_id in sorted(set(rules) | {f.rule for f in result.findings}):
         r = rules.get(rule_id)
@@ -214,7 +221,7 @@ def build(
         seen: set[str] = set()
         if r is not None:
             for urn, type_, families in evaluated:
-                if _applies(r, type_, families):
+                if _applies(r, type_, families, typed):
                     seen.add(urn)
                     view.resources.append(_verdict(urn, type_, findings_by.get((rule_id, urn)), names))
             for urn, type_, reason in not_evaluated:
@@ -321,14 +328,14 @@ def _policy_lines(policy_text: str, clauses: list[ClauseView]) -> list[tuple[str
 _STATUS_ORDER = {FAILED: 0, NOT_EVALUATED: 1, WAIVED: 2, PASSED: 3}
 
 
-def _applies(r: Rule, type_: str, families: tuple[str, ...] | list[str]) -> bool:
+def _applies(r: Rule, type_: str, families: tuple[str, ...] | list[str], typed: dict[str, set[str]]) -> bool:
     if r.types is not None:
         return type_ in r.types
     if not r.counts_as_coverage:
         return False  # rules about the check itself are listed by their findings
     if r.applies is None:
         return True  # runs on every custom resource (RES-004's text scan)
-    return r.family in families
+    return r.family in families and type_ not in typed.get(r.family, ())
 
 
 def _name(urn: str, names: dict[str, str]) -> str:
