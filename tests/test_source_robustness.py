@@ -189,8 +189,19 @@ TABLE = "aws:dynamodb/table:Table::accounts"
 def test_a_property_nested_too_deep_is_refused_naming_the_step(tmp_path, depth):
     """Valid JSON, as deep as orjson reads (1024), in one resource's inputs: one line, exit 2."""
     path = tmp_path / "deep.json"
-    path.write_text(json.dumps(_with_inputs(BASE_PREVIEW, TABLE, "tags", nested(depth, "x"))))
+    path.write_text(_dumps_deep(_with_inputs(BASE_PREVIEW, TABLE, "tags", nested(depth, "x"))))
     _refused_with_one_line(_check_cli(path), str(path), TABLE, f"nested more than {MAX_DEPTH} levels deep")
+
+
+def _dumps_deep(doc: object) -> str:
+    """json.dumps of a document ~1000 levels deep: the encoder recurses once per level, on top of the
+    frames pytest (and an xdist worker) already use, so the test's own writer needs the room."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 5000))
+    try:
+        return json.dumps(doc)
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def test_a_stack_export_with_a_deep_output_is_refused_naming_the_resource(tmp_path):
