@@ -17,7 +17,7 @@ from policies.model import UNKNOWN, Resource, Severity
 from policies.references import AT_APPLY, referenced
 from policies.registry import Violation, rule, unknown
 from policies.stack import Stack
-from policies.tokens import LOG_GROUP, RDS_CLUSTER, RDS_INSTANCE
+from policies.tokens import EKS_CLUSTER, LOG_GROUP, RDS_CLUSTER, RDS_INSTANCE
 from policies.values import as_list, first, flag
 
 Problem = str | Violation
@@ -261,3 +261,45 @@ def lambda_log_group_declared(res: Resource, stack: Stack) -> Iterator[Problem]:
         f"run with no retention, so the logs are kept forever; declare aws.cloudwatch.LogGroup(name='{shown}'"
         f"{retention}) in the same region and pass it as loggingConfig.logGroup (or depend on it)"
     )
+
+
+# -- AUD-007 -----------------------------------------------------------------------------------------
+
+#: The control-plane log types that say who reached the cluster's API and what they did with it.
+EKS_AUDIT_LOG_TYPES = ("api", "audit", "authenticator")
+
+
+@rule(
+    id="AUD-007",
+    title="EKS clusters log their control plane (api, audit, authenticator)",
+    severity=Severity.MEDIUM,
+    types=[EKS_CLUSTER],
+    remediation=(
+        "Set enabledClusterLogTypes: ['api', 'audit', 'authenticator'] on the aws.eks.Cluster, and declare the "
+        "log group /aws/eks/<cluster name>/cluster with a retention within the audit-log bounds."
+    ),
+)
+def eks_control_plane_logged(res: Resource, stack: Stack) -> Iterator[Problem]:
+    """Who read a Secret or exec'd into a pod that holds personal data is recorded only when the cluster
+    sends its api, audit and authenticator logs to CloudWatch Logs; EKS sends none by default."""
+    if not stack.holds_personal_data(res):
+        return
+    types = res.props.get("enabledClusterLogTypes")
+    if types is UNKNOWN or any(t is UNKNOWN for t in as_list(types)):
+        yield unknown(f"{res.label}: enabledClusterLogTypes is not known until apply; {AT_APPLY}")
+        return
+    enabled = {t for t in as_list(types) if isinstance(t, str)}
+    missing = [t for t in EKS_AUDIT_LOG_TYPES if t not in enabled]
+    if not missing:
+        return
+    listed = ", ".join(repr(t) for t in EKS_AUDIT_LOG_TYPES)
+    if not enabled:
+        yield (
+            f"{res.label} sends no control-plane logs (enabledClusterLogTypes is empty), so access to its API, "
+            f"Secrets and pods is not audited; set enabledClusterLogTypes: [{listed}]"
+        )
+    else:
+        yield (
+            f"{res.label} does not log {', '.join(repr(t) for t in missing)} (enabledClusterLogTypes: "
+            f"{sorted(enabled)}), so access to its API is not fully audited; set enabledClusterLogTypes: [{listed}]"
+        )

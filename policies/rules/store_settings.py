@@ -6,7 +6,7 @@ guard it with a switch of their own: an EC2 instance's root and EBS volumes, Per
 parts of a Glue security configuration, an OpenSearch Serverless encryption policy, the key Cognito
 encrypts verification codes with. ENC-004 judges those; ENC-005 the transport settings of stores that
 take their TLS from a cluster setting or a parameter group (MSK, DocumentDB, Neptune, RDS Proxy);
-NET-001 a message broker reachable from the internet.
+NET-001 a message broker reachable from the internet; NET-002 a Kubernetes API endpoint open to it.
 
 Every rule here only speaks for stores holding personal data (an untagged store does, fail safe), and
 every fix names a customer-managed key in an allowed region of the aws-cn partition.
@@ -33,6 +33,7 @@ from policies.tokens import (
     EBS_DEFAULT_KMS_KEY,
     EBS_ENCRYPTION_BY_DEFAULT,
     EC2_INSTANCE,
+    EKS_CLUSTER,
     ELASTICACHE_CLUSTER,
     GLUE_SECURITY_CONFIGURATION,
     LAUNCH_CONFIGURATION,
@@ -623,4 +624,56 @@ def broker_not_public(res: Resource, stack: Stack) -> Iterator[Problem]:
         yield (
             f"{res.label} has a public endpoint (publiclyAccessible: true), so its queues are reachable from the "
             "internet; set publiclyAccessible: false and place it in private subnets (subnetIds)"
+        )
+
+
+# -- NET-002 -----------------------------------------------------------------------------------------
+
+_EVERYWHERE = ("0.0.0.0/0", "::/0")
+
+
+@rule(
+    id="NET-002",
+    title="EKS API endpoints are not open to the whole internet",
+    severity=Severity.HIGH,
+    types=[EKS_CLUSTER],
+    remediation=(
+        "Set vpcConfig.endpointPublicAccess: false (with endpointPrivateAccess: true), or list the networks that "
+        "may reach the API in vpcConfig.publicAccessCidrs instead of 0.0.0.0/0."
+    ),
+)
+def eks_endpoint_not_open(res: Resource, stack: Stack) -> Iterator[Problem]:
+    """An EKS API endpoint that anyone on the internet can reach is one stolen token away from every
+    Secret and pod of the cluster. EKS makes the endpoint public and open to 0.0.0.0/0 unless told not to."""
+    if not _personal(res, stack):
+        return
+    vpc = first(res.props.get("vpcConfig"))
+    if vpc is UNKNOWN:
+        yield unknown(
+            f"{res.label}: vpcConfig is not known until apply, so its API endpoint cannot be checked"
+        )
+        return
+    vpc = vpc if isinstance(vpc, dict) else {}
+    public = vpc.get("endpointPublicAccess")
+    cidrs = vpc.get("publicAccessCidrs")
+    if public is UNKNOWN or cidrs is UNKNOWN or any(c is UNKNOWN for c in as_list(cidrs)):
+        yield unknown(
+            f"{res.label}: vpcConfig.endpointPublicAccess or publicAccessCidrs is not known until apply; set "
+            "endpointPublicAccess: false or list the allowed networks"
+        )
+        return
+    if public is not None and flag(public) is False:
+        return
+    default = "" if public is not None else " (endpointPublicAccess defaults to true)"
+    if cidrs in (None, []):
+        yield (
+            f"{res.label} has a public API endpoint{default} with no publicAccessCidrs, which EKS opens to 0.0.0.0/0; "
+            "set endpointPublicAccess: false, or publicAccessCidrs to the networks that need it"
+        )
+        return
+    open_to = [c for c in as_list(cidrs) if isinstance(c, str) and c.strip() in _EVERYWHERE]
+    if open_to:
+        yield (
+            f"{res.label} has a public API endpoint{default} open to {open_to[0]} (vpcConfig.publicAccessCidrs); set "
+            "endpointPublicAccess: false, or publicAccessCidrs to the networks that need it"
         )
