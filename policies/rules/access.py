@@ -708,6 +708,7 @@ def _managed_policy_problems(res: Resource, arn: Any, stack: Stack) -> Iterator[
     """An AWS managed policy judged by what it grants on every resource (`policies.managed_policies`)."""
     name = _managed_policy_name(arn)
     if name is None:
+        yield from _customer_policy_problems(res, arn, stack)
         return
     fix = (
         "attach a customer-managed policy that lists the actions the principal needs on the ARNs of the stores "
@@ -724,6 +725,34 @@ def _managed_policy_problems(res: Resource, arn: Any, stack: Stack) -> Iterator[
             f"{res.label} attaches the AWS managed policy {name}, which on every resource "
             f"{'; '.join(verdict.reasons)} (judged from {managed_policies.data_source()}); {fix}"
         )
+
+
+def _customer_policies(stack: Stack) -> tuple[set[str], set[str]]:
+    """The ARNs and names of the IAM policies this stack declares (each is judged on its own)."""
+    arns: set[str] = set()
+    names: set[str] = set()
+    for policy in stack.of_type(IAM_POLICY):
+        arn, name = policy.props.get("arn"), policy.props.get("name")
+        if isinstance(arn, str):
+            arns.add(arn)
+        if isinstance(name, str):
+            names.add(name)
+    return arns, names
+
+
+def _customer_policy_problems(res: Resource, arn: Any, stack: Stack) -> Iterator[Problem]:
+    """A policy ARN that is not AWS managed: judged where the stack declares it, else it cannot be."""
+    if not isinstance(arn, str) or not arn.strip():
+        return
+    arns, names = stack.memo("access.customer_policies", _customer_policies)
+    text = arn.strip()
+    if text in arns or text.rsplit("/", 1)[-1] in names:
+        return
+    yield unknown(
+        f"{res.label} attaches {text}, a policy this stack does not declare, so what it grants cannot be checked "
+        "here; declare the policy in this program (aws.iam.Policy) or check the stack that owns it, and attach "
+        "it by reference (policy.arn)"
+    )
 
 
 def _policies_in_stack(res: Resource, prop: str, stack: Stack) -> bool:

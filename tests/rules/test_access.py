@@ -572,10 +572,6 @@ def test_acc004_role_inline_policies():
         ("arn:aws-cn:iam::aws:policy/AmazonS3ReadOnlyAccess", True),
         ("arn:aws-cn:iam::aws:policy/AmazonEKSClusterPolicy", False),
         ("arn:aws-cn:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole", False),
-        (
-            "arn:aws-cn:iam::111122223333:policy/AdministratorAccess",
-            False,
-        ),  # customer-managed, checked itself
     ],
 )
 @pytest.mark.parametrize(
@@ -599,6 +595,28 @@ def test_acc004_broad_aws_managed_policies(type_, arn, bad):
         assert f"attaches the AWS managed policy {arn.rsplit('/', 1)[1]}" in message
     else:
         assert got == []
+
+
+CUSTOMER_POLICY = "arn:aws-cn:iam::111122223333:policy/AdministratorAccess"
+
+
+@pytest.mark.parametrize("type_", ["aws:iam/rolePolicyAttachment:RolePolicyAttachment", "managedPolicyArns"])
+def test_acc004_a_customer_policy_is_judged_where_the_stack_declares_it_else_unknown(type_):
+    if type_ == "managedPolicyArns":
+        subject = res(ROLE, "app", {"assumeRolePolicy": doc(), "managedPolicyArns": [CUSTOMER_POLICY]})
+    else:
+        subject = res(type_, "attach", {"policyArn": CUSTOMER_POLICY, "role": "app"})
+    # Not in this stack: nothing here says what it grants (its name proves nothing).
+    result = check("ACC-004", subject)
+    assert [f.unknown for f in result.findings] == [True]
+    assert "a policy this stack does not declare, so what it grants cannot be checked" in messages(result)[0]
+    # Declared in the stack (here by its name): ACC-004 judges the policy itself, not the attachment.
+    policy = res(
+        POLICY,
+        "admin",
+        {"name": "AdministratorAccess", "policy": doc(allow("s3:GetObject", "arn:aws-cn:s3:::uploads/*"))},
+    )
+    assert messages(check("ACC-004", policy, subject)) == []
 
 
 def test_acc004_unknown_attachment_of_a_policy_in_the_stack_is_checked_there():
