@@ -292,6 +292,17 @@ def controller(
         float, typer.Option("--tick", min=0.1, help="Seconds between checks whether a policy is due.")
     ] = 30.0,
     log_format: Annotated[str, typer.Option("--log-format", help="json or text.")] = "json",
+    evidence: Annotated[
+        str | None,
+        typer.Option(
+            "--evidence",
+            help="Append a hash-chained run record per reconcile (and each erasure's manifest) to this "
+            "folder (a mounted volume) or s3://BUCKET/PREFIX; the record's sha256 goes to the status.",
+        ),
+    ] = None,
+    evidence_region: Annotated[
+        str | None, typer.Option("--evidence-region", help="Region of the s3:// evidence bucket.")
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
     audit_interval: Annotated[
         int,
@@ -336,6 +347,8 @@ def controller(
         default_interval=float(default_interval),
         tick=tick,
         json_logs=log_format == "json",
+        evidence=evidence,
+        evidence_region=evidence_region,
         verbose=verbose,
         audit_interval=float(audit_interval) or None,
         audit_regions=tuple(audit_region or ()),

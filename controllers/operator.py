@@ -82,6 +82,10 @@ class OperatorConfig:
     max_backoff: float = 600.0
     json_logs: bool = True
     verbose: bool = False
+    #: Where each reconcile's run record goes: a folder (a mounted volume) or s3://bucket/prefix; None: none.
+    evidence: str | None = None
+    #: The region of an s3:// evidence bucket (default: the catalogue's first allowed region).
+    evidence_region: str | None = None
     #: Write findings as wgpolicyk8s.io PolicyReports, one per namespace (controllers/policy_reports.py).
     policy_reports: bool = True
     #: Seconds between `residency audit` runs of the live account, reported the same way (None: off).
@@ -122,6 +126,9 @@ class Controller:
         from controllers.policy_reports import ReportSink
 
         self.reports = ReportSink.for_config(config)
+        from controllers.run_records import EvidenceSink
+
+        self.evidence = EvidenceSink.for_config(config, self.clients, settings.allowed_regions[0])
         self.reconciles = 0
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -232,6 +239,7 @@ class Controller:
         self.reconciles += 1
         self.metrics.observe(namespace, result, seconds)
         _set_status(patch, st.reconciled_status(result, generation, old_status))
+        self.record(kind, body, raw, patch, result, logger)
         _post_events(body, result)
         self.reports.reconciled(kind, raw, result)
         logger.info(
@@ -245,6 +253,20 @@ class Controller:
             raise kopf.TemporaryError(
                 f"erasure not complete: {result.condition()['message']}", delay=self.config.erasure_retry
             )
+
+    def record(self, kind: str, body: Any, raw: dict[str, Any], patch: Any, result: Any, logger: Any) -> None:
+        """The reconcile's run record in the evidence location; its name and sha256 into the status."""
+        if self.evidence is None:
+            return
+        try:
+            record = self.evidence.reconciled(kind, raw, result)
+        except Exception as exc:  # noqa: BLE001 - the reconcile happened; say the evidence is missing
+            kopf.warn(body, reason="EvidenceNotWritten", message=f"run record not written: {exc}"[:1024])
+            logger.warning(f"run record not written to {self.evidence.location}: {exc}")
+            return
+        evidence = dict(patch.status.get("evidence") or {})
+        patch.status["evidence"] = {**evidence, "runRecord": record}
+        logger.info(f"run record {record['name']} sha256 {record['sha256']} in {record['location']}")
 
     def backoff(self, retry: int) -> float:
         """Exponential backoff with jitter: 10 s, 20 s, 40 s ... up to `max_backoff`."""
