@@ -20,7 +20,6 @@ from __future__ import annotations
 import fnmatch
 import functools
 import importlib.util
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,15 +143,6 @@ def _reference_file() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "iam_definition.json"
 
 
-def _cache_file(source: Path) -> Path | None:
-    base = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache")
-    try:
-        stat = source.stat()
-    except OSError:
-        return None
-    return Path(base) / "residency" / f"iam-reference-{stat.st_size}-{int(stat.st_mtime)}.json"
-
-
 def _build_compact(source: Path) -> dict[str, dict[str, list[Any]]]:
     """prefix -> lower-case action -> [Name, access level, [resource types]]."""
     import orjson
@@ -167,25 +157,11 @@ def _build_compact(source: Path) -> dict[str, dict[str, list[Any]]]:
 
 
 def _load_compact() -> dict[str, dict[str, list[Any]]]:
-    import orjson
+    from policies.disk_cache import cached_json, file_key
 
     source = _reference_file()
-    cache = _cache_file(source)
-    if cache is not None:
-        try:
-            return orjson.loads(cache.read_bytes())
-        except (OSError, orjson.JSONDecodeError):
-            pass
-    compact = _build_compact(source)
-    if cache is not None:
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(orjson.dumps(compact))
-            tmp.replace(cache)
-        except OSError:
-            pass  # a read-only home only costs the next run the rebuild
-    return compact
+    key = file_key(source)
+    return cached_json(f"iam-reference-{key}.json" if key else None, lambda: _build_compact(source))
 
 
 @functools.cache

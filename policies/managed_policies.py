@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,15 +73,6 @@ def _source_file() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations))) / "iam" / "aws_managed_policies.py"
 
 
-def _cache_file(source: Path) -> Path | None:
-    base = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache")
-    try:
-        stat = source.stat()
-    except OSError:
-        return None
-    return Path(base) / "residency" / f"managed-policies-{_FORMAT}-{stat.st_size}-{int(stat.st_mtime)}.json"
-
-
 def _strings(value: Any) -> list[str]:
     items = value if isinstance(value, list) else [value] if value is not None else []
     return [v for v in items if isinstance(v, str)]
@@ -119,27 +109,14 @@ def _build_compact(source: Path) -> dict[str, list[Any]]:
 
 @functools.cache
 def _compact() -> dict[str, list[Any]]:
-    import orjson
+    from policies.disk_cache import cached_json, file_key
 
     source = _source_file()
     if source is None or not source.exists():
         return {}
-    cache = _cache_file(source)
-    if cache is not None:
-        try:
-            return orjson.loads(cache.read_bytes())
-        except (OSError, orjson.JSONDecodeError):
-            pass
-    compact = _build_compact(source)
-    if cache is not None:
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(orjson.dumps(compact))
-            tmp.replace(cache)
-        except OSError:
-            pass  # a read-only home only costs the next run the rebuild
-    return compact
+    key = file_key(source)
+    name = f"managed-policies-{_FORMAT}-{key}.json" if key else None
+    return cached_json(name, lambda: _build_compact(source))
 
 
 def available() -> bool:

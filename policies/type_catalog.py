@@ -17,7 +17,6 @@ pulumi_aws nor boto3.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -263,47 +262,25 @@ def _load(path: Path) -> TypeCatalog:
     except UnicodeDecodeError:
         raise _fail(source, "the file is not UTF-8 text") from None
     digest = hashlib.sha256(data).hexdigest()
-    cached = _read_cache(digest)
-    if cached is not None:
-        return TypeCatalog(cached, source, digest)
+
+    def parse() -> dict[str, list[Any]]:
+        try:
+            document = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a safe loader
+        except yaml.YAMLError as exc:
+            detail = " ".join(str(exc).split())
+            raise _fail(source, f"not valid YAML: {detail}") from None
+        return {token: [info.kind, info.regional] for token, info in _parse(document, source).items()}
+
+    # Parsing ~3,500 YAML entries costs more than a whole check of a small stack: the validated table
+    # is kept on disk per content hash (never stale after an edit).
+    from policies.disk_cache import cached_json
+
+    raw = cached_json(f"type-catalog-{digest}.json", parse)
     try:
-        document = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as exc:
-        detail = " ".join(str(exc).split())
-        raise _fail(source, f"not valid YAML: {detail}") from None
-    types = _parse(document, source)
-    _write_cache(digest, types)
+        types = {token: _INFOS[(kind, bool(regional))] for token, (kind, regional) in raw.items()}
+    except (KeyError, TypeError, ValueError, AttributeError):
+        types = {token: _INFOS[(kind, bool(regional))] for token, (kind, regional) in parse().items()}
     return TypeCatalog(types, source, digest)
-
-
-def _cache_file(digest: str) -> Path:
-    """Where the validated catalogue is kept per content hash: parsing ~3,500 YAML entries costs more
-    than a whole check of a small stack, and the content hash means an edit is never served stale."""
-    base = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache")
-    return Path(base) / "residency" / f"type-catalog-{digest}.json"
-
-
-def _read_cache(digest: str) -> dict[str, TypeInfo] | None:
-    import orjson
-
-    try:
-        raw = orjson.loads(_cache_file(digest).read_bytes())
-        return {token: _INFOS[(kind, bool(regional))] for token, (kind, regional) in raw.items()}
-    except (OSError, ValueError, TypeError, KeyError):
-        return None  # no cache yet, or a damaged one: parse the YAML again
-
-
-def _write_cache(digest: str, types: dict[str, TypeInfo]) -> None:
-    import orjson
-
-    cache = _cache_file(digest)
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(orjson.dumps({t: [i.kind, i.regional] for t, i in types.items()}))
-        tmp.replace(cache)
-    except OSError:
-        pass  # a read-only home only costs the next run the parse
 
 
 @lru_cache(maxsize=1)
