@@ -270,3 +270,25 @@ def action_matches(pattern: Any, action: str) -> bool:
 
 def grants_action(patterns: Iterable[Any], action: str) -> bool:
     return any(action_matches(p, action) for p in patterns)
+
+
+#: Name fragments of the actions that read or write the data itself ("s3:GetObject"): they tell a
+#: reader more than long configuration reads ("s3:GetBucketObjectLockConfiguration").
+_TELLING = (
+    "Object",
+    "Item",
+    "Query",
+    "Scan",
+    "Secret",
+    "crypt",
+    "Message",
+    "Record",
+    "LogEvents",
+    "User",
+    "Invoke",
+)
+
+
+def telling_first(actions: Iterable[str]) -> list[str]:
+    """Actions ordered for examples in a message: those touching data first, then shorter names."""
+    return sorted(actions, key=lambda a: (not any(hint in a for hint in _TELLING), len(a)))

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from policies.iam import expand_action, grants_action, is_full_wildcard
+from policies.iam import expand_action, grants_action, is_full_wildcard, telling_first
 
 #: Bumped when the compact format changes, so an old cache is not read.
 _FORMAT = 2
@@ -174,24 +174,8 @@ def every_resource(value: Any) -> bool:
     return bool(account) and account.strip("*?") == "" and ("*" in resource or "?" in resource)
 
 
-#: Name fragments of actions that touch the data itself: shown first as examples.
-_TELLING = (
-    "Object",
-    "Item",
-    "Query",
-    "Scan",
-    "Secret",
-    "crypt",
-    "Message",
-    "Record",
-    "LogEvents",
-    "User",
-    "Invoke",
-)
-
-
 def _examples(actions: dict[str, None]) -> str:
-    names = sorted(actions, key=lambda a: (not any(hint in a for hint in _TELLING), len(a)))
+    names = telling_first(actions)
     shown = ", ".join(names[:_MAX_EXAMPLES])
     return f"{shown} and {len(names) - _MAX_EXAMPLES} more" if len(names) > _MAX_EXAMPLES else shown
 

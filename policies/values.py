@@ -25,6 +25,19 @@ def as_list(value: Any) -> list[Any]:
     return [value]
 
 
+def nested(value: Any, *path: str) -> Any:
+    """Nested lookup where each block may be an object or a one-element list (Pulumi flattens
+    `maxItems: 1` blocks either way): the value, UNKNOWN when a block on the way is unknown, or None."""
+    for key in path:
+        value = first(value)
+        if value is UNKNOWN:
+            return UNKNOWN
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
 def flag(value: Any) -> Any:
     """A boolean input as True, False or UNKNOWN (some schemas carry booleans as strings)."""
     if value is UNKNOWN:

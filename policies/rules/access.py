@@ -23,6 +23,7 @@ from policies.iam import (
     is_full_wildcard,
     is_service_wildcard,
     service_of,
+    telling_first,
 )
 from policies.model import UNKNOWN, Resource, Severity
 from policies.references import (
@@ -167,18 +168,6 @@ IAM_EXCLUSIVE_ATTACHMENT_TYPES = frozenset(
 
 _AWS_MANAGED_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/(?:[^/]+/)*([^/]+)$")
 _MAX_LISTED_ACTIONS = 5
-#: Name fragments of the actions that read or write the data itself: shown first as examples.
-_TELLING_ACTION_HINTS = (
-    "Object",
-    "Item",
-    "Query",
-    "Scan",
-    "Secret",
-    "crypt",
-    "Message",
-    "Record",
-    "LogEvents",
-)
 
 
 # --- shared helpers --------------------------------------------------------------------------------
@@ -618,9 +607,7 @@ def _data_actions_text(written: tuple[str, ...], data: tuple[str, ...]) -> str:
     patterns = [a for a in written if data_plane_actions_of(a)]
     if not any("*" in p or "?" in p for p in patterns):
         return _listed(data)
-    # Short names that touch the data itself ("s3:GetObject") tell a reader more than long
-    # configuration reads ("s3:GetBucketObjectLockConfiguration").
-    examples = sorted(data, key=lambda a: (not any(hint in a for hint in _TELLING_ACTION_HINTS), len(a)))
+    examples = telling_first(data)
     return (
         f"{_listed(patterns)} ({len(data)} data action{'s' if len(data) != 1 else ''}, such as "
         f"{', '.join(examples[:_MAX_LISTED_ACTIONS])})"

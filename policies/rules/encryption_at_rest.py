@@ -51,21 +51,9 @@ from policies.tokens import (
     SSM_PARAMETER,
 )
 from policies.values import flag as as_flag
+from policies.values import nested
 
 Problem = str | Violation
-
-
-def _get(res: Resource, *path: str) -> Any:
-    """Nested lookup where each block may be an object or a one-element list."""
-    value: Any = res.props
-    for key in path:
-        value = first(value)
-        if value is UNKNOWN:
-            return UNKNOWN
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
 
 
 # -- ENC-001: S3 default encryption ------------------------------------------------------------------
@@ -196,8 +184,8 @@ def _flag_and_key(
     """A reader for the common shape: a boolean flag (None: always encrypted) and a key input."""
 
     def read(res: Resource, stack: Stack) -> Declared:
-        enabled = True if flag is None else as_flag(_get(res, *flag))
-        return Declared(enabled, _get(res, *key) or None)
+        enabled = True if flag is None else as_flag(nested(res.props, *flag))
+        return Declared(enabled, nested(res.props, *key) or None)
 
     return read
 
@@ -216,15 +204,15 @@ def _rds_instance(res: Resource, stack: Stack) -> Declared:
     """
     source_ref = res.props.get("replicateSourceDb")
     if source_ref in (None, ""):
-        return Declared(as_flag(_get(res, "storageEncrypted")), _get(res, "kmsKeyId") or None)
+        return Declared(as_flag(nested(res.props, "storageEncrypted")), nested(res.props, "kmsKeyId") or None)
     source = _replica_source(res, stack, source_ref)
     source_region = source.region if source is not None else _arn_region_of(source_ref)
     cross_region = (
         isinstance(source_region, str) and isinstance(res.region, str) and source_region != res.region
     )
     if cross_region:
-        key = _get(res, "kmsKeyId") or None
-        return Declared(True if key is not None else as_flag(_get(res, "storageEncrypted")), key)
+        key = nested(res.props, "kmsKeyId") or None
+        return Declared(True if key is not None else as_flag(nested(res.props, "storageEncrypted")), key)
     if source is None:
         shown = "unknown until apply" if source_ref is UNKNOWN else repr(source_ref)
         return Declared(
@@ -236,8 +224,8 @@ def _rds_instance(res: Resource, stack: Stack) -> Declared:
             ),
         )
     return Declared(
-        as_flag(_get(source, "storageEncrypted")),
-        _get(source, "kmsKeyId") or None,
+        as_flag(nested(source.props, "storageEncrypted")),
+        nested(source.props, "kmsKeyId") or None,
         holder=(source, "kmsKeyId"),
         via=f" (a same-region read replica: it inherits the encryption of its source {source.label})",
     )
@@ -276,17 +264,17 @@ def _arn_region_of(ref: Any) -> Any:
 
 def _msk(res: Resource, stack: Stack) -> Declared:
     """MSK always encrypts at rest; without encryptionAtRestKmsKeyArn it uses the AWS managed aws/kafka."""
-    return Declared(True, _get(res, "encryptionInfo", "encryptionAtRestKmsKeyArn") or None)
+    return Declared(True, nested(res.props, "encryptionInfo", "encryptionAtRestKmsKeyArn") or None)
 
 
 def _mq_broker(res: Resource, stack: Stack) -> Declared:
     """Amazon MQ: useAwsOwnedKey defaults to true; false without kmsKeyId means the AWS managed aws/mq."""
-    owned = _get(res, "encryptionOptions", "useAwsOwnedKey")
+    owned = nested(res.props, "encryptionOptions", "useAwsOwnedKey")
     if owned is UNKNOWN:
         return Declared(UNKNOWN, None)
     if owned is None or as_flag(owned) is True:
         return Declared(False, None)
-    return Declared(True, _get(res, "encryptionOptions", "kmsKeyId") or None)
+    return Declared(True, nested(res.props, "encryptionOptions", "kmsKeyId") or None)
 
 
 def _mq_can_use_cmk(res: Resource) -> bool:
@@ -307,24 +295,24 @@ def _is_secure_string(res: Resource) -> bool:
 
 
 def _ecr(res: Resource, stack: Stack) -> Declared:
-    kind = _get(res, "encryptionConfigurations", "encryptionType")
+    kind = nested(res.props, "encryptionConfigurations", "encryptionType")
     if kind is UNKNOWN:
         return Declared(UNKNOWN, None)
     if kind not in ("KMS", "KMS_DSSE"):
         return Declared(False, None)
-    return Declared(True, _get(res, "encryptionConfigurations", "kmsKey") or None)
+    return Declared(True, nested(res.props, "encryptionConfigurations", "kmsKey") or None)
 
 
 def _lambda(res: Resource, stack: Stack) -> Declared:
     """The key of a function's environment variables; unknown while both the variables and the key are."""
     key = res.props.get("kmsKeyArn") or None
-    if key is None and _get(res, "environment", "variables") is UNKNOWN:
+    if key is None and nested(res.props, "environment", "variables") is UNKNOWN:
         return Declared(UNKNOWN, None, via=" (its environment variables are not known until apply)")
     return Declared(True, key)
 
 
 def _has_environment(res: Resource) -> bool:
-    variables = _get(res, "environment", "variables")
+    variables = nested(res.props, "environment", "variables")
     return variables is UNKNOWN or bool(variables)
 
 
@@ -339,18 +327,20 @@ def _eks(res: Resource, stack: Stack) -> Declared:
         return Declared(UNKNOWN, None)
     if "secrets" not in as_list(resources):
         return Declared(False, None)
-    return Declared(True, _get(res, "encryptionConfig", "provider", "keyArn") or None)
+    return Declared(True, nested(res.props, "encryptionConfig", "provider", "keyArn") or None)
 
 
 def _athena(res: Resource, stack: Stack) -> Declared:
-    option = _get(res, "configuration", "resultConfiguration", "encryptionConfiguration", "encryptionOption")
+    option = nested(
+        res.props, "configuration", "resultConfiguration", "encryptionConfiguration", "encryptionOption"
+    )
     if option is UNKNOWN:
         return Declared(UNKNOWN, None)
     if option is None:
         return Declared(False, None)
     if option not in ("SSE_KMS", "CSE_KMS"):
         return Declared(True, None)
-    key = _get(res, "configuration", "resultConfiguration", "encryptionConfiguration", "kmsKeyArn")
+    key = nested(res.props, "configuration", "resultConfiguration", "encryptionConfiguration", "kmsKeyArn")
     return Declared(True, key or None)
 
 
@@ -362,8 +352,8 @@ def _kinesis(res: Resource, stack: Stack) -> Declared:
 
 
 def _firehose(res: Resource, stack: Stack) -> Declared:
-    enabled = as_flag(_get(res, "serverSideEncryption", "enabled"))
-    key_type = _get(res, "serverSideEncryption", "keyType")
+    enabled = as_flag(nested(res.props, "serverSideEncryption", "enabled"))
+    key_type = nested(res.props, "serverSideEncryption", "keyType")
     if enabled is not True:
         return Declared(enabled, None)
     if key_type is UNKNOWN:
@@ -371,7 +361,7 @@ def _firehose(res: Resource, stack: Stack) -> Declared:
     if key_type != "CUSTOMER_MANAGED_CMK":
         # keyType defaults to AWS_OWNED_CMK.
         return Declared(True, None)
-    return Declared(True, _get(res, "serverSideEncryption", "keyArn") or None)
+    return Declared(True, nested(res.props, "serverSideEncryption", "keyArn") or None)
 
 
 def _ebs_snapshot(res: Resource, stack: Stack) -> Declared:

@@ -48,21 +48,9 @@ from policies.tokens import (
     RDS_INSTANCE,
     RDS_PROXY,
 )
-from policies.values import flag
+from policies.values import flag, nested
 
 Problem = str | Violation
-
-
-def _get(value: Any, *path: str) -> Any:
-    """Nested lookup where each block may be an object or a one-element list."""
-    for key in path:
-        value = first(value)
-        if value is UNKNOWN:
-            return UNKNOWN
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
 
 
 def _personal(res: Resource, stack: Stack) -> bool:
@@ -163,7 +151,7 @@ def _ebs_devices(res: Resource, prop: str, devices: list[Device], *, can_name_ke
         yield unknown(f"{res.label}: {prop} is not known until apply, so its volumes cannot be checked")
         return
     for i, device in enumerate(as_list(extra)):
-        name = _get(device, "deviceName")
+        name = nested(device, "deviceName")
         shown = f" {name}" if isinstance(name, str) else ""
         devices.append((f"EBS volume{shown} ({prop}[{i}])", device, prop, can_name_key))
 
@@ -238,7 +226,7 @@ def _index_ebs_default(stack: Stack) -> dict[str, dict[Any, Any]]:
 
 
 def _dax(res: Resource, stack: Stack) -> Iterator[Problem]:
-    enabled = _get(res.props, "serverSideEncryption", "enabled")
+    enabled = nested(res.props, "serverSideEncryption", "enabled")
     if enabled is UNKNOWN:
         yield unknown(f"{res.label}: serverSideEncryption.enabled is not known until apply; set it to true")
     elif flag(enabled) is not True:
@@ -360,7 +348,7 @@ def _glue(res: Resource, stack: Stack) -> Iterator[Problem]:
     for block, mode_key, kms_modes in _GLUE_PARTS:
         path = f"encryptionConfiguration.{block}"
         fix = f"set {path} {{{mode_key}: '{kms_modes[0]}', kmsKeyArn: {_key_text(res, stack)}}}"
-        mode = _get(config, block, mode_key)
+        mode = nested(config, block, mode_key)
         if mode is UNKNOWN:
             yield unknown(f"{res.label}: {path}.{mode_key} is not known until apply; {fix}")
         elif mode not in kms_modes:
@@ -371,7 +359,7 @@ def _glue(res: Resource, stack: Stack) -> Iterator[Problem]:
                 res,
                 res,
                 "encryptionConfiguration",
-                _get(config, block, "kmsKeyArn") or None,
+                nested(config, block, "kmsKeyArn") or None,
                 stack,
                 f"{path}.kmsKeyArn",
                 fix,
@@ -472,11 +460,11 @@ def store_settings_encrypted(res: Resource, stack: Stack) -> Iterator[Problem]:
 
 
 def _msk_transit(res: Resource, stack: Stack) -> Iterator[Problem]:
-    transit = _get(res.props, "encryptionInfo", "encryptionInTransit")
+    transit = nested(res.props, "encryptionInfo", "encryptionInTransit")
     if transit is UNKNOWN:
         yield unknown(f"{res.label}: encryptionInfo.encryptionInTransit is not known until apply")
         return
-    client = _get(transit, "clientBroker")
+    client = nested(transit, "clientBroker")
     fix = "set encryptionInfo.encryptionInTransit {clientBroker: 'TLS', inCluster: true}"
     if client is UNKNOWN:
         yield unknown(
@@ -487,7 +475,7 @@ def _msk_transit(res: Resource, stack: Stack) -> Iterator[Problem]:
             f"{res.label} lets clients connect in cleartext: encryptionInfo.encryptionInTransit.clientBroker is "
             f"{client!r}; {fix}"
         )
-    in_cluster = _get(transit, "inCluster")
+    in_cluster = nested(transit, "inCluster")
     if in_cluster is UNKNOWN:
         yield unknown(
             f"{res.label}: encryptionInfo.encryptionInTransit.inCluster is not known until apply; {fix}"
