@@ -40,6 +40,7 @@ from controllers.access_package import (
 )
 from controllers.actions import Progress
 from controllers.aws import ClientFactory, call, error_code
+from controllers.erasure import subject_key_schema
 from controllers.models import (
     KMS_KEY_ARN,
     SUBJECT_PLACEHOLDER,
@@ -381,19 +382,11 @@ def _plan_dynamodb(
     """Every item with the subject's partition key: an exact, consistent Query, all pages."""
     client = clients.client("dynamodb", store.region)
     table = call(clients.retry, client.describe_table, TableName=store.table)["Table"]
-    schema = {k["KeyType"]: k["AttributeName"] for k in table["KeySchema"]}
-    types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
-    if schema.get("HASH") != store.partition_key:
-        out.error(
-            f"partitionKey {store.partition_key!r} is not the table's partition key "
-            f"({schema.get('HASH')!r}); fix spec.dataStores[].dynamodb.partitionKey"
-        )
+    try:
+        kind, key_names = subject_key_schema(table, store.partition_key, subject_id)
+    except ValueError as exc:
+        out.error(str(exc))
         return
-    kind = types.get(store.partition_key, "S")
-    if kind == "N" and not subject_id.lstrip("-").replace(".", "", 1).isdigit():
-        out.error(f"the partition key is numeric but subjectId {subject_id!r} is not a number")
-        return
-    key_names = [schema["HASH"], *([schema["RANGE"]] if "RANGE" in schema else [])]
     items = ItemsFile(out.store, store.table, store.region, store.partition_key, key_names)
     kwargs: dict[str, Any] = {
         "TableName": store.table,

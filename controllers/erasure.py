@@ -350,19 +350,11 @@ def _erase_dynamodb(
                 f"({', '.join(settings.allowed_regions)}): a copy of the subject's data is kept there; remove "
                 "the replica"
             )
-    schema = {k["KeyType"]: k["AttributeName"] for k in table["KeySchema"]}
-    types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
-    if schema.get("HASH") != store.partition_key:
-        out.error(
-            f"partitionKey {store.partition_key!r} is not the table's partition key "
-            f"({schema.get('HASH')!r}); fix spec.dataStores[].dynamodb.partitionKey"
-        )
+    try:
+        kind, key_names = subject_key_schema(table, store.partition_key, subject_id)
+    except ValueError as exc:
+        out.error(str(exc))
         return
-    kind = types.get(store.partition_key, "S")
-    if kind == "N" and not subject_id.lstrip("-").replace(".", "", 1).isdigit():
-        out.error(f"the partition key is numeric but subjectId {subject_id!r} is not a number")
-        return
-    key_names = [schema["HASH"], *([schema["RANGE"]] if "RANGE" in schema else [])]
     keys = _subject_keys(client, clients.retry, store, subject_id, kind, key_names)
     out.examined += len(keys)
     record["ran"] = True
@@ -435,3 +427,22 @@ def _evidence(
         "manifest": manifest,
         "stores": records,
     }
+
+
+def subject_key_schema(table: dict[str, Any], partition_key: str, subject_id: str) -> tuple[str, list[str]]:
+    """(the partition key's attribute type, the table's key names) for a subject's items.
+
+    ValueError, with the fix, when `partition_key` is not the table's partition key or a numeric key
+    cannot hold the subject id: reading or deleting by the wrong key would miss the subject's data.
+    """
+    schema = {k["KeyType"]: k["AttributeName"] for k in table["KeySchema"]}
+    types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    if schema.get("HASH") != partition_key:
+        raise ValueError(
+            f"partitionKey {partition_key!r} is not the table's partition key "
+            f"({schema.get('HASH')!r}); fix spec.dataStores[].dynamodb.partitionKey"
+        )
+    kind = types.get(partition_key, "S")
+    if kind == "N" and not subject_id.lstrip("-").replace(".", "", 1).isdigit():
+        raise ValueError(f"the partition key is numeric but subjectId {subject_id!r} is not a number")
+    return kind, [schema["HASH"], *([schema["RANGE"]] if "RANGE" in schema else [])]
