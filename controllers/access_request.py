@@ -40,10 +40,9 @@ from controllers.access_package import (
 )
 from controllers.actions import Progress
 from controllers.aws import ClientFactory, call, error_code
-from controllers.erasure import subject_key_schema
+from controllers.erasure import subject_key_schema, subject_prefix
 from controllers.models import (
     KMS_KEY_ARN,
-    SUBJECT_PLACEHOLDER,
     AccessRequestSpec,
     Document,
     ErasureDynamoDBStore,
@@ -207,10 +206,6 @@ class AccessResult(ReconcileResult):
 
 
 # --- reconciler ------------------------------------------------------------------------------------
-
-
-def subject_prefix(store: ErasureS3Store, subject_id: str) -> str:
-    return store.key_prefix.replace(SUBJECT_PLACEHOLDER, subject_id)
 
 
 def reconcile_access(
