@@ -29,7 +29,7 @@ def _made_elsewhere(res: Resource, stack: Stack) -> Iterator[str]:
     severity=Severity.HIGH,
     types=_NO_TYPES,
     remediation=(
-        "Grant the audit role the read call named in the finding (see controls/deploy/iam-policy.json for "
+        "Grant the audit role the read call named in the finding (see controllers/deploy/iam-audit-policy.json for "
         "the read-only set), then rerun `residency audit`; until then the resource counts as non-compliant."
     ),
     counts_as_coverage=False,
