@@ -225,15 +225,11 @@ class Stack:
             urn = _provider_urn(ref)
             if urn in providers:
                 region, how = providers[urn]
-                name = self.by_urn[urn].name
-                if how.startswith("explicit provider without region"):
-                    return region, how
-                if how.startswith("stack config"):
-                    return region, how
-                if region is UNKNOWN:
-                    return UNKNOWN, "provider region (unknown until apply)"
+                if how == "resource region input":
+                    return region, f"provider {self.by_urn[urn].name}"
                 if region is not None:
-                    return region, f"provider {name}"
+                    # Unknown until apply, an explicit provider without a region, or the stack config.
+                    return region, how
             else:
                 name = _provider_name(urn)
                 if name is not None and not is_default_provider(name):
